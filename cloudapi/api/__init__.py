@@ -1,0 +1,27 @@
+"""HTTP layer: the customer API under /v4 and the admin API under /admin."""
+
+from flask import Blueprint
+
+from cloudapi import features
+from cloudapi.api import account, admin, catalog, linodes
+from cloudapi.api.auth import load_principal
+from cloudapi.api.context import principal
+from cloudapi.errors import Unauthorized
+
+
+def _customer_or_anonymous():
+    """Load the caller; admin tokens are not customer credentials."""
+    load_principal()
+    caller = principal()
+    if caller is not None and caller.is_admin:
+        raise Unauthorized()
+
+
+def init_app(app):
+    features.init_app(app)
+    v4 = Blueprint("v4", __name__, url_prefix="/v4")
+    v4.before_request(_customer_or_anonymous)
+    for module in (catalog, linodes, account):
+        v4.register_blueprint(module.bp)
+    app.register_blueprint(v4)
+    app.register_blueprint(admin.bp, url_prefix="/admin")

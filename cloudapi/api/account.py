@@ -1,0 +1,51 @@
+"""The caller's account, profile and events."""
+
+from flask import Blueprint, request
+
+from cloudapi import filters
+from cloudapi.api import render
+from cloudapi.api.auth import customer_required
+from cloudapi.api.context import database, features, principal
+from cloudapi.api.pagination import envelope, page_request
+from cloudapi.services import accounts, events
+
+bp = Blueprint("account", __name__)
+
+
+@bp.get("/account")
+@customer_required("account")
+def get_account():
+    with database().reader() as session:
+        return render.account(accounts.get(session, principal().account_id), features())
+
+
+@bp.get("/profile")
+@customer_required(None)
+def get_profile():
+    with database().reader() as session:
+        return render.profile(accounts.get(session, principal().account_id))
+
+
+@bp.get("/account/events")
+@customer_required("events")
+def list_events():
+    flt = filters.parse(request.headers.get("X-Filter"), events.FILTERABLE)
+    with database().reader() as session:
+        items, page, pages, results = events.listing(
+            session, principal().account_id, flt, page_request()
+        )
+        return envelope([render.event(e) for e in items], page, pages, results)
+
+
+@bp.get("/account/events/<int:event_id>")
+@customer_required("events")
+def get_event(event_id):
+    with database().reader() as session:
+        return render.event(events.get(session, principal().account_id, event_id))
+
+
+@bp.post("/account/events/<int:event_id>/<any(seen, read):flag>")
+@customer_required("events", write=True)
+def mark_event(event_id, flag):
+    events.mark(database(), principal().account_id, event_id, flag)
+    return {}

@@ -1,0 +1,69 @@
+"""Admin endpoints: reached only with an admin token."""
+
+from flask import Blueprint
+
+from cloudapi.api.auth import admin_required, load_principal
+from cloudapi.api.context import body, database
+from cloudapi.errors import ApiError, NotFound
+from cloudapi.services import accounts
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+def _authenticate():
+    load_principal()
+
+
+def _account_json(a):
+    return {"id": a.id, "email": a.email, "username": a.username, "tags": a.tag_names}
+
+
+def _change(fn, *args):
+    with database().transaction() as session:
+        try:
+            return _account_json(fn(session, *args))
+        except accounts.AccountError as exc:
+            if "no account" in str(exc):
+                raise NotFound() from None
+            raise ApiError.reason(str(exc)) from None
+
+
+@bp.get("/accounts")
+@admin_required
+def list_accounts():
+    with database().reader() as session:
+        return {"data": [_account_json(a) for a in accounts.listing(session)]}
+
+
+@bp.post("/accounts")
+@admin_required
+def create_account():
+    doc = body()
+    email, tags = doc.get("email"), doc.get("tags", [])
+    if not isinstance(email, str):
+        raise ApiError.field("email", "email is required")
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ApiError.field("tags", "tags must be a list of strings")
+    return _change(accounts.create, email, tags)
+
+
+@bp.get("/accounts/<int:account_id>")
+@admin_required
+def get_account(account_id):
+    return _change(accounts.get, account_id)
+
+
+@bp.post("/accounts/<int:account_id>/tags")
+@admin_required
+def tag_account(account_id):
+    tag = body().get("tag")
+    if not isinstance(tag, str):
+        raise ApiError.field("tag", "tag is required")
+    return _change(accounts.tag, account_id, tag)
+
+
+@bp.delete("/accounts/<int:account_id>/tags/<tag>")
+@admin_required
+def untag_account(account_id, tag):
+    return _change(accounts.untag, account_id, tag)

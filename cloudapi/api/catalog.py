@@ -1,0 +1,83 @@
+"""Public catalog endpoints: plan types, regions, images."""
+
+import json
+
+from flask import Blueprint, request
+
+from cloudapi import filters
+from cloudapi.api import render
+from cloudapi.api.context import features, json_bytes, snapshot
+from cloudapi.api.pagination import page_request, paginate_list
+from cloudapi.errors import NotFound
+
+bp = Blueprint("catalog", __name__)
+
+TYPE_FIELDS = {
+    "class": "str", "disk": "int", "gpus": "int", "label": "str", "memory": "int",
+    "network_out": "int", "transfer": "int", "vcpus": "int", "accelerated_devices": "int",
+}  # fmt: skip
+REGION_FIELDS = {"country": "str", "site_type": "str", "status": "str", "id": "str"}
+IMAGE_FIELDS = {
+    "label": "str", "vendor": "str", "deprecated": "bool", "size": "int", "id": "str",
+    "is_public": "bool", "type": "str", "created_by": "str",
+}  # fmt: skip
+
+
+def _filtered_page(items, fields, render_item):
+    flt = filters.parse(request.headers.get("X-Filter"), fields)
+    chosen = filters.apply(items, flt, lambda obj, name: render_item(obj).get(name))
+    return paginate_list(chosen, page_request(), render_item)
+
+
+@bp.get("/linode/types")
+def list_types():
+    # The answer depends only on the caller's features and the query, so it is rendered
+    # once per catalog snapshot and served as bytes after that.
+    snap, feats = snapshot(), features()
+    key = ("types", feats, request.query_string, request.headers.get("X-Filter"))
+    cached = snap.rendered.get(key)
+    if cached is None:
+        page = _filtered_page(snap.visible_types(feats), TYPE_FIELDS, render.linode_type)
+        cached = json.dumps(page, separators=(",", ":")).encode()
+        if len(snap.rendered) < 1024:
+            snap.rendered[key] = cached
+    return json_bytes(cached)
+
+
+@bp.get("/linode/types/<type_id>")
+def get_type(type_id):
+    found = snapshot().visible_type(type_id, features())
+    if found is None:
+        raise NotFound()
+    return render.linode_type(found)
+
+
+def _render_region(feats):
+    return lambda r: render.region(r, feats)
+
+
+@bp.get("/regions")
+def list_regions():
+    regions = list(snapshot().regions.values())
+    return _filtered_page(regions, REGION_FIELDS, _render_region(features()))
+
+
+@bp.get("/regions/<region_id>")
+def get_region(region_id):
+    found = snapshot().regions.get(region_id)
+    if found is None:
+        raise NotFound()
+    return render.region(found, features())
+
+
+@bp.get("/images")
+def list_images():
+    return _filtered_page(list(snapshot().images.values()), IMAGE_FIELDS, render.image)
+
+
+@bp.get("/images/<path:image_id>")
+def get_image(image_id):
+    found = snapshot().images.get(image_id)
+    if found is None:
+        raise NotFound()
+    return render.image(found)

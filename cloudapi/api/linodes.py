@@ -1,0 +1,77 @@
+"""Linode instances: list, create, read, update, delete, and power actions."""
+
+from flask import Blueprint, request
+
+from cloudapi import filters
+from cloudapi.api import render
+from cloudapi.api.auth import customer_required
+from cloudapi.api.context import body, database, features, principal, snapshot
+from cloudapi.api.pagination import envelope, page_request
+from cloudapi.services import instances
+
+bp = Blueprint("linodes", __name__)
+
+
+def _render(instance):
+    snap = snapshot()
+    region = snap.regions.get(instance.region_id)
+    site_type = region.site_type if region is not None else "core"
+    return render.instance(instance, snap.types[instance.type_id], site_type)
+
+
+@bp.get("/linode/instances")
+@customer_required("linodes")
+def list_instances():
+    flt = filters.parse(request.headers.get("X-Filter"), instances.FILTERABLE)
+    with database().reader() as session:
+        items, page, pages, results = instances.listing(
+            session, principal().account_id, flt, page_request()
+        )
+        return envelope([_render(i) for i in items], page, pages, results)
+
+
+@bp.post("/linode/instances")
+@customer_required("linodes", write=True)
+def create_instance():
+    created = instances.create(database(), snapshot(), principal(), features(), body())
+    return _render(created)
+
+
+@bp.get("/linode/instances/<int:instance_id>")
+@customer_required("linodes")
+def get_instance(instance_id):
+    with database().reader() as session:
+        return _render(instances.get(session, principal().account_id, instance_id))
+
+
+@bp.put("/linode/instances/<int:instance_id>")
+@customer_required("linodes", write=True)
+def update_instance(instance_id):
+    return _render(instances.update(database(), principal(), instance_id, body()))
+
+
+@bp.delete("/linode/instances/<int:instance_id>")
+@customer_required("linodes", write=True)
+def delete_instance(instance_id):
+    instances.power(database(), principal(), instance_id, "delete")
+    return {}
+
+
+def _power_view(action):
+    @customer_required("linodes", write=True)
+    def view(instance_id):
+        options = body(optional=True)
+        instances.check_power_options(options)
+        instances.power(database(), principal(), instance_id, action)
+        return {}
+
+    view.__name__ = f"{action}_instance"
+    return view
+
+
+for _action in ("boot", "reboot", "shutdown"):
+    bp.add_url_rule(
+        f"/linode/instances/<int:instance_id>/{_action}",
+        view_func=_power_view(_action),
+        methods=["POST"],
+    )

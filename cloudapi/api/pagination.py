@@ -1,0 +1,60 @@
+"""Linode's page envelope: {data, page, pages, results}; page_size 25..500, default 100."""
+
+import math
+from dataclasses import dataclass
+
+from flask import request
+
+from cloudapi.errors import ApiError
+
+DEFAULT_PAGE_SIZE = 100
+MIN_PAGE_SIZE, MAX_PAGE_SIZE = 25, 500
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    def clamp(self, results):
+        """Return (page, pages): a page past the end is the last page."""
+        pages = max(1, math.ceil(results / self.page_size))
+        return min(self.page, pages), pages
+
+
+def _int_arg(name, default):
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError.field(name, f"{name} must be an integer") from None
+
+
+def page_request():
+    """Read and check ?page and ?page_size."""
+    page = _int_arg("page", 1)
+    size = _int_arg("page_size", DEFAULT_PAGE_SIZE)
+    errors = []
+    if page < 1:
+        errors.append({"field": "page", "reason": "page must be 1 or greater"})
+    if not MIN_PAGE_SIZE <= size <= MAX_PAGE_SIZE:
+        errors.append(
+            {"field": "page_size", "reason": f"Must be {MIN_PAGE_SIZE}-{MAX_PAGE_SIZE}"}
+        )
+    if errors:
+        raise ApiError(errors)
+    return PageRequest(page, size)
+
+
+def envelope(data, page, pages, results):
+    return {"data": data, "page": page, "pages": pages, "results": results}
+
+
+def paginate_list(items, req: PageRequest, render):
+    """Page an in-memory list and render the page's items."""
+    page, pages = req.clamp(len(items))
+    start = (page - 1) * req.page_size
+    chunk = items[start : start + req.page_size]
+    return envelope([render(i) for i in chunk], page, pages, len(items))

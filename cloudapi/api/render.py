@@ -1,0 +1,183 @@
+"""Resources rendered in Linode's JSON shapes."""
+
+from cloudapi import features as feature_rules
+from cloudapi.services.instances import ipv4_of, ipv6_of
+
+TIME = "%Y-%m-%dT%H:%M:%S"
+
+
+def ts(value):
+    return value.strftime(TIME) if value is not None else None
+
+
+def linode_type(t):
+    return {
+        "id": t.id,
+        "label": t.label,
+        "class": t.type_class,
+        "disk": t.disk,
+        "memory": t.memory,
+        "vcpus": t.vcpus,
+        "gpus": t.gpus,
+        "accelerated_devices": t.accelerated_devices,
+        "network_out": t.network_out,
+        "transfer": t.transfer,
+        "price": {"hourly": t.price_hourly, "monthly": t.price_monthly},
+        "region_prices": list(t.region_prices),
+        "addons": {
+            "backups": {
+                "price": {"hourly": t.backups_hourly, "monthly": t.backups_monthly},
+                "region_prices": [],
+            }
+        },
+        "successor": t.successor,
+    }
+
+
+def region(r, features):
+    return {
+        "id": r.id,
+        "label": r.label,
+        "country": r.country,
+        "capabilities": feature_rules.visible_capabilities(r.capabilities, features),
+        "status": r.status,
+        "resolvers": {"ipv4": r.resolvers_ipv4, "ipv6": r.resolvers_ipv6},
+        "site_type": r.site_type,
+        "placement_group_limits": {"maximum_pgs_per_customer": None, "maximum_linodes_per_pg": 5},
+        "monitors": {"alerts": [], "metrics": []},
+    }
+
+
+def image(i):
+    return {
+        "id": i.id,
+        "label": i.label,
+        "description": i.description,
+        "created": ts(i.created),
+        "updated": ts(i.created),
+        "created_by": "linode",
+        "type": "manual",
+        "is_public": True,
+        "deprecated": i.deprecated,
+        "size": i.size,
+        "total_size": i.size,
+        "vendor": i.vendor,
+        "eol": ts(i.eol),
+        "expiry": None,
+        "status": "available",
+        "capabilities": list(i.capabilities),
+        "tags": [],
+        "regions": [],
+    }
+
+
+def instance(inst, plan, site_type="core"):
+    return {
+        "id": inst.id,
+        "label": inst.label,
+        "group": inst.group,
+        "tags": inst.tag_names,
+        "status": inst.status,
+        "hypervisor": "kvm",
+        "created": ts(inst.created),
+        "updated": ts(inst.updated),
+        "type": inst.type_id,
+        "region": inst.region_id,
+        "image": inst.image_id,
+        "ipv4": ipv4_of(inst),
+        "ipv6": ipv6_of(inst),
+        "specs": {
+            "disk": plan.disk,
+            "memory": plan.memory,
+            "vcpus": plan.vcpus,
+            "gpus": plan.gpus,
+            "transfer": plan.transfer,
+            "accelerated_devices": plan.accelerated_devices,
+        },
+        "alerts": dict(inst.alerts),
+        "backups": {
+            "enabled": inst.backups_enabled,
+            "available": False,
+            "last_successful": None,
+            "schedule": {"day": None, "window": None},
+        },
+        "watchdog_enabled": inst.watchdog_enabled,
+        "host_uuid": inst.host_uuid,
+        "has_user_data": inst.has_user_data,
+        "disk_encryption": inst.disk_encryption,
+        "lke_cluster_id": None,
+        "placement_group": None,
+        "site_type": site_type,
+        "capabilities": [],
+        "interface_generation": "legacy_config",
+        "maintenance_policy": inst.maintenance_policy,
+    }
+
+
+def event(e):
+    return {
+        "id": e.id,
+        "action": e.action,
+        "created": ts(e.created),
+        "entity": {
+            "id": e.entity_id,
+            "label": e.entity_label,
+            "type": e.entity_type,
+            "url": f"/v4/linode/instances/{e.entity_id}",
+        },
+        "secondary_entity": None,
+        "status": e.status,
+        "percent_complete": e.percent_complete,
+        "duration": e.duration,
+        "rate": None,
+        "time_remaining": None,
+        "message": e.message,
+        "read": e.read,
+        "seen": e.seen,
+        "username": e.username,
+    }
+
+
+def account(a, features):
+    capabilities = ["Linodes", "GPU Linodes"]
+    return {
+        "email": a.email,
+        "euuid": a.euuid,
+        "company": a.company,
+        "first_name": "",
+        "last_name": "",
+        "address_1": "",
+        "address_2": "",
+        "city": "",
+        "state": "",
+        "zip": "",
+        "country": "",
+        "phone": "",
+        "tax_id": "",
+        "balance": 0.0,
+        "balance_uninvoiced": 0.0,
+        "billing_source": "linode",
+        "active_since": ts(a.created),
+        "active_promotions": [],
+        "credit_card": {"last_four": None, "expiry": None},
+        "capabilities": feature_rules.visible_capabilities(capabilities, features),
+    }
+
+
+def profile(a):
+    return {
+        "uid": a.id,
+        "username": a.username,
+        "email": a.email,
+        "timezone": "UTC",
+        "email_notifications": True,
+        "restricted": False,
+        "two_factor_auth": False,
+        "ip_whitelist_enabled": False,
+        "lish_auth_method": "keys_only",
+        "authorized_keys": [],
+        "authentication_type": "password",
+        "verified_phone_number": None,
+        "referrals": {"code": "", "url": "", "total": 0, "completed": 0, "pending": 0,
+                      "credit": 0.0},
+    }

@@ -1,0 +1,70 @@
+"""Database access: the engine and sessions, built per app, never at import."""
+
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import sessionmaker
+
+from cloudapi.db import accounts, catalog, instances, jobs  # noqa: F401  (register models)
+from cloudapi.db.base import Base
+
+__all__ = ["Base", "Database"]
+
+
+def _sqlite_setup(engine):
+    """Make SQLite behave: foreign keys, WAL, a busy timeout, explicit BEGINs.
+
+    Write transactions start with BEGIN IMMEDIATE so that concurrent writers are
+    serialised by SQLite's lock instead of failing on upgrade from a read lock.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get("writer") else "BEGIN"
+        conn.exec_driver_sql(mode)
+
+
+class Database:
+    """An engine and a session factory for one database URL."""
+
+    def __init__(self, url, echo=False):
+        self.url = url
+        kwargs = {"echo": echo}
+        if url.startswith("postgresql"):
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.engine = create_engine(url, **kwargs)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            _sqlite_setup(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self):
+        """Yield a session in one write transaction: committed on success, else rolled back."""
+        with self.sessions() as session:
+            session.connection(execution_options={"writer": True})
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def reader(self):
+        """Yield a session for reads; nothing it does is committed."""
+        with self.sessions() as session:
+            yield session
+
+    def dispose(self):
+        self.engine.dispose()

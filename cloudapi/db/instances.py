@@ -1,0 +1,62 @@
+"""Linode instances and their tags."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cloudapi.db.base import Base, utcnow
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    __table_args__ = (
+        Index("ix_instances_account_live", "account_id", "deleted_at"),
+        # Labels are unique among an account's live instances; deleted ones free theirs.
+        Index(
+            "uq_instances_live_label",
+            "account_id",
+            "label",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(64))
+    group: Mapped[str] = mapped_column("group_name", String(64), default="")
+    type_id: Mapped[str] = mapped_column(ForeignKey("linode_types.id"))
+    region_id: Mapped[str] = mapped_column(ForeignKey("regions.id"))
+    image_id: Mapped[str | None] = mapped_column(ForeignKey("images.id"))
+    status: Mapped[str] = mapped_column(String(32))
+    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    host_uuid: Mapped[str | None] = mapped_column(String(40))
+    has_user_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    watchdog_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    backups_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    private_ip: Mapped[bool] = mapped_column(Boolean, default=False)
+    swap_size: Mapped[int] = mapped_column(Integer, default=512)
+    disk_encryption: Mapped[str] = mapped_column(String(16), default="disabled")
+    maintenance_policy: Mapped[str] = mapped_column(String(32), default="linode/migrate")
+    alerts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    tags: Mapped[list["InstanceTag"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="InstanceTag.tag"
+    )
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [t.tag for t in self.tags]
+
+
+class InstanceTag(Base):
+    __tablename__ = "instance_tags"
+
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)

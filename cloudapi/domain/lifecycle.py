@@ -1,0 +1,37 @@
+"""Which power actions an instance accepts in which status, and where each leads."""
+
+BUSY = "Linode busy."
+
+# action -> (statuses it may start from, status it moves to)
+TRANSITIONS = {
+    "boot": ({"offline", "stopped"}, "booting"),
+    "reboot": ({"running", "offline", "stopped"}, "rebooting"),
+    "shutdown": ({"running", "booting", "rebooting"}, "shutting_down"),
+    "delete": (None, "deleting"),  # None: from any status but "deleting" itself
+}
+
+
+class TransitionRefused(Exception):
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def next_status(action: str, status: str) -> str:
+    """Return the status `action` moves an instance to, or raise TransitionRefused."""
+    allowed, target = TRANSITIONS[action]
+    if status == "deleting" or (allowed is not None and status not in allowed):
+        if action == "boot" and status == "running":
+            raise TransitionRefused("Linode is already running.")
+        if action == "shutdown" and status in ("offline", "stopped"):
+            raise TransitionRefused("Linode is already offline.")
+        raise TransitionRefused(BUSY)
+    return target
+
+
+def initial_status() -> str:
+    return "provisioning"
+
+
+def default_alerts(vcpus: int) -> dict:
+    return {"cpu": 90 * vcpus, "network_in": 10, "network_out": 10, "transfer_quota": 80, "io": 10000}

@@ -1,0 +1,68 @@
+"""Accounts and their tags."""
+
+import re
+import uuid
+
+from sqlalchemy import select
+
+from cloudapi.db.accounts import Account, AccountTag
+
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AccountError(ValueError):
+    pass
+
+
+def _check_tag(tag):
+    if not TAG_RE.match(tag):
+        raise AccountError(f"invalid tag {tag!r}: lowercase letters, digits, '-', '_', '.'")
+    return tag
+
+
+def _username_for(session, email):
+    base = re.sub(r"[^a-z0-9_-]", "", email.split("@")[0].lower())[:32] or "user"
+    name, n = base, 1
+    while session.scalar(select(Account.id).where(Account.username == name)) is not None:
+        n += 1
+        name = f"{base}{n}"
+    return name
+
+
+def create(session, email, tags=()):
+    """Add an account and return it (flushed, so it has an id)."""
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise AccountError(f"invalid email {email!r}")
+    if session.scalar(select(Account.id).where(Account.email == email)) is not None:
+        raise AccountError(f"an account with email {email} already exists")
+    account = Account(email=email, username=_username_for(session, email), euuid=str(uuid.uuid4()))
+    account.tags = [AccountTag(tag=_check_tag(t)) for t in sorted(set(tags))]
+    session.add(account)
+    session.flush()
+    return account
+
+
+def get(session, account_id):
+    account = session.get(Account, account_id)
+    if account is None:
+        raise AccountError(f"no account with id {account_id}")
+    return account
+
+
+def tag(session, account_id, name):
+    account = get(session, account_id)
+    if name not in account.tag_names:
+        account.tags.append(AccountTag(tag=_check_tag(name)))
+    return account
+
+
+def untag(session, account_id, name):
+    account = get(session, account_id)
+    account.tags = [t for t in account.tags if t.tag != name]
+    return account
+
+
+def listing(session):
+    return list(session.scalars(select(Account).order_by(Account.id)))

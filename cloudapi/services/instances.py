@@ -1,0 +1,207 @@
+"""Instance use cases. Each write owns one transaction: instance, job and event together."""
+
+import ipaddress
+import uuid
+
+from sqlalchemy import exists, func, literal, select
+from sqlalchemy.exc import IntegrityError
+
+from cloudapi import filters
+from cloudapi.db.base import utcnow
+from cloudapi.db.instances import Instance, InstanceTag
+from cloudapi.db.jobs import Event, Job
+from cloudapi.domain import lifecycle
+from cloudapi.errors import ApiError, NotFound
+from cloudapi.schemas import load
+from cloudapi.schemas.linodes import LinodeCreateSchema, LinodeUpdateSchema
+
+FILTERABLE = {
+    "id": "int", "label": "str", "group": "str", "region": "str", "type": "str",
+    "image": "str", "status": "str", "tags": "list", "hypervisor": "str", "created": "datetime",
+}  # fmt: skip
+LABEL_TAKEN = "Label must be unique among your Linodes"
+_ADDRESS_BASE = ipaddress.IPv4Address("100.64.0.0")
+
+
+def _tag_filter(op, value, compare):
+    return exists().where(InstanceTag.instance_id == Instance.id, compare(InstanceTag.tag, op, value))
+
+
+SQL_FIELDS = {
+    "id": Instance.id, "label": Instance.label, "group": Instance.group,
+    "region": Instance.region_id, "type": Instance.type_id, "image": Instance.image_id,
+    "status": Instance.status, "created": Instance.created, "tags": _tag_filter,
+    "hypervisor": lambda op, value, compare: compare(literal("kvm"), op, value),
+}  # fmt: skip
+
+
+def _live(account_id):
+    return (Instance.account_id == account_id, Instance.deleted_at.is_(None))
+
+
+def label_taken(session, account_id, label, but=None):
+    query = select(Instance.id).where(*_live(account_id), Instance.label == label)
+    if but is not None:
+        query = query.where(Instance.id != but)
+    return session.scalar(query) is not None
+
+
+def get(session, account_id, instance_id):
+    found = session.scalar(select(Instance).where(*_live(account_id), Instance.id == instance_id))
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def listing(session, account_id, flt, page_req):
+    """Return (instances, page, pages, results) for one page of the account's instances."""
+    where = (*_live(account_id), filters.to_sql(flt.where, SQL_FIELDS))
+    results = session.scalar(select(func.count()).select_from(Instance).where(*where))
+    page, pages = page_req.clamp(results)
+    order = [Instance.id]
+    if flt.order_by:
+        column = SQL_FIELDS[flt.order_by]
+        if callable(column) and not hasattr(column, "expression"):
+            raise ApiError.field("X-Filter", f"Cannot order by {flt.order_by}")
+        order.insert(0, column.desc() if flt.order == "desc" else column.asc())
+    query = select(Instance).where(*where).order_by(*order)
+    items = session.scalars(query.offset((page - 1) * page_req.page_size).limit(page_req.page_size))
+    return list(items), page, pages, results
+
+
+def _record(session, instance, action, principal, payload=None):
+    """Write the job for the host agent and the event the customer sees."""
+    job = Job(
+        id=str(uuid.uuid4()),
+        instance_id=instance.id,
+        action=action,
+        payload={"instance_id": instance.id, "type": instance.type_id, **(payload or {})},
+    )
+    session.add(job)
+    session.add(
+        Event(
+            account_id=instance.account_id,
+            job=job,
+            action=f"linode_{action}",
+            entity_type="linode",
+            entity_id=instance.id,
+            entity_label=instance.label,
+            status="scheduled",
+            percent_complete=0,
+            username=principal.username,
+        )
+    )
+    return job
+
+
+def _unique_label_guard(session):
+    """Turn a lost race on the per-account unique label into the same 400 as the check."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ApiError.field("label", LABEL_TAKEN) from None
+
+
+def create(database, snapshot, principal, features, body):
+    """Validate a linode-create body, then write instance, job and event in one transaction."""
+    with database.reader() as session:
+        schema = LinodeCreateSchema(
+            catalog=snapshot,
+            features=features,
+            username=principal.username,
+            label_taken=lambda label: label_taken(session, principal.account_id, label),
+        )
+        data = load(schema, body)
+    plan = snapshot.types[data["type"]]
+    with database.transaction() as session:
+        instance = Instance(
+            account_id=principal.account_id,
+            label=data.get("label") or f"pending-{uuid.uuid4().hex[:16]}",
+            group=data.get("group", ""),
+            type_id=plan.id,
+            region_id=data["region"],
+            image_id=data.get("image"),
+            status=lifecycle.initial_status(),
+            has_user_data=bool(data.get("metadata", {}).get("user_data")),
+            backups_enabled=data.get("backups_enabled", False),
+            private_ip=data.get("private_ip", False),
+            swap_size=data.get("swap_size", 512),
+            disk_encryption=data.get("disk_encryption", "disabled"),
+            maintenance_policy=data.get("maintenance_policy", "linode/migrate"),
+            alerts=lifecycle.default_alerts(plan.vcpus),
+            tags=[InstanceTag(tag=t) for t in sorted(set(data.get("tags", [])))],
+        )
+        session.add(instance)
+        _unique_label_guard(session)
+        if "label" not in data:
+            instance.label = f"linode{instance.id}"
+            _unique_label_guard(session)
+        booted = data.get("booted", data.get("image") is not None)
+        _record(session, instance, "create", principal, _create_payload(data, booted))
+    return instance
+
+
+def _create_payload(data, booted):
+    """What the host agent needs to build the instance. The root password is not kept."""
+    return {
+        "region": data["region"],
+        "image": data.get("image"),
+        "booted": booted,
+        "authorized_keys": data.get("authorized_keys", []),
+        "swap_size": data.get("swap_size", 512),
+        "user_data": data.get("metadata", {}).get("user_data"),
+    }
+
+
+def update(database, principal, instance_id, body):
+    with database.transaction() as session:
+        instance = get(session, principal.account_id, instance_id)
+        schema = LinodeUpdateSchema(
+            label_taken=lambda label: label_taken(
+                session, principal.account_id, label, but=instance.id
+            )
+        )
+        data = load(schema, body)
+        for name in ("label", "group", "watchdog_enabled", "maintenance_policy"):
+            if name in data:
+                setattr(instance, name, data[name])
+        if "alerts" in data:
+            instance.alerts = {**instance.alerts, **data["alerts"]}
+        if "tags" in data:
+            instance.tags = [InstanceTag(tag=t) for t in sorted(set(data["tags"]))]
+        instance.updated = utcnow()
+        _unique_label_guard(session)
+    return instance
+
+
+def power(database, principal, instance_id, action):
+    """Boot, reboot, shut down or delete: move the status and write the job and event."""
+    with database.transaction() as session:
+        instance = get(session, principal.account_id, instance_id)
+        try:
+            instance.status = lifecycle.next_status(action, instance.status)
+        except lifecycle.TransitionRefused as refused:
+            raise ApiError.reason(refused.reason) from None
+        instance.updated = utcnow()
+        if action == "delete":
+            instance.deleted_at = utcnow()
+        _record(session, instance, action, principal)
+    return instance
+
+
+def ipv4_of(instance):
+    return [str(_ADDRESS_BASE + instance.id)]
+
+
+def ipv6_of(instance):
+    return f"2001:db8::{instance.id:x}/128"
+
+
+def check_power_options(options):
+    """Boot and reboot may name a config; this cloud has one implicit config per instance."""
+    unknown = [k for k in options if k != "config_id"]
+    errors = [{"field": k, "reason": "Unknown field"} for k in unknown]
+    if options.get("config_id") is not None:
+        errors.append({"field": "config_id", "reason": "Config not found"})
+    if errors:
+        raise ApiError(errors)

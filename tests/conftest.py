@@ -1,0 +1,84 @@
+"""Fixtures: every app-level test runs on SQLite and on PostgreSQL."""
+
+import pytest
+from flask.testing import FlaskClient
+
+from cloudapi import create_app
+from cloudapi.services import accounts, tokens
+from tests.support import databases, openapi
+from tests.support.live import LiveServer
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A migrated database per backend, shared by the session's tests."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+        databases.migrate(url)
+        yield url
+    else:
+        with databases.postgres_database() as url:
+            databases.migrate(url)
+            yield url
+
+
+class CheckedClient(FlaskClient):
+    """A test client that checks every response against openapi.yaml."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        request = response.request
+        openapi.check(request.method, request.path, response)
+        return response
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    app.test_client_class = CheckedClient
+    yield app
+    database = app.extensions["cloudapi.db"]
+    databases.clean(database)
+    database.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return app.extensions["cloudapi.db"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_account(db):
+    """Create an account; return (account_id, headers for a token with `scopes`)."""
+    counter = iter(range(1, 10_000))
+
+    def make(tags=(), scopes="*", email=None):
+        with db.transaction() as session:
+            account = accounts.create(session, email or f"user{next(counter)}@example.com", tags)
+            token = tokens.create(session, account_id=account.id, scopes=scopes)
+            return account.id, {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+def customer(make_account):
+    return make_account()
+
+
+@pytest.fixture
+def admin_headers(db):
+    with db.transaction() as session:
+        token = tokens.create(session, is_admin=True)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def live_server(app):
+    with LiveServer(app) as server:
+        yield server

@@ -1,0 +1,74 @@
+"""Throwaway test databases: a SQLite file, and a PostgreSQL database made and dropped."""
+
+import os
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# Tables that tests write, children first; the catalog (from migrations) is kept.
+MUTABLE_TABLES = ("events", "jobs", "instance_tags", "instances", "tokens", "account_tags",
+                  "accounts")  # fmt: skip
+
+
+def require_services():
+    return os.environ.get("CLOUDAPI_REQUIRE_SERVICES") == "1"
+
+
+def missing_service(reason):
+    """Skip for a missing service, or fail when the run requires every service."""
+    if require_services():
+        pytest.fail(f"required service missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def admin_url():
+    url = os.environ.get("CLOUDAPI_TEST_DATABASE_URL", DEFAULT_PG)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+@contextmanager
+def postgres_database():
+    """Create a throwaway PostgreSQL database; yield its URL; drop it after."""
+    admin = make_url(admin_url())
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 (any failure to connect means "absent")
+        engine.dispose()
+        missing_service(f"PostgreSQL not reachable at {admin.host}:{admin.port}: {type(exc).__name__}")
+    name = f"cloudapi_test_{uuid.uuid4().hex[:12]}"
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def migrate(url, revision="head"):
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["database_url"] = url
+    command.upgrade(cfg, revision)
+    return cfg
+
+
+def clean(database):
+    """Remove everything tests wrote, keeping the catalog."""
+    with database.transaction() as session:
+        for table in MUTABLE_TABLES:
+            session.execute(text(f"DELETE FROM {table}"))
