@@ -17,7 +17,7 @@ class FailClosed:
 
 
 def visible_capabilities(capabilities, features):
-    return [c for c in capabilities if GATED_CAPABILITIES.get(c, None) in (None, *features)]
+    return [c for c in capabilities if GATED_CAPABILITIES.get(c) in (None, *features)]
 
 
 def init_app(app):

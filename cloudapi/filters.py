@@ -87,7 +87,7 @@ def _parse_field(name, value, kind):
     if isinstance(value, dict):
         if len(value) != 1:
             raise _error(f"Filter on {name} must have exactly one operator")
-        (op, operand), = value.items()
+        ((op, operand),) = value.items()
         if op not in COMPARISONS:
             raise _error(f"Unknown filter operator {op}")
         if op == "+contains" and kind not in ("str", "list"):

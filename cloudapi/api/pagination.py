@@ -40,9 +40,7 @@ def page_request():
     if page < 1:
         errors.append({"field": "page", "reason": "page must be 1 or greater"})
     if not MIN_PAGE_SIZE <= size <= MAX_PAGE_SIZE:
-        errors.append(
-            {"field": "page_size", "reason": f"Must be {MIN_PAGE_SIZE}-{MAX_PAGE_SIZE}"}
-        )
+        errors.append({"field": "page_size", "reason": f"Must be {MIN_PAGE_SIZE}-{MAX_PAGE_SIZE}"})
     if errors:
         raise ApiError(errors)
     return PageRequest(page, size)

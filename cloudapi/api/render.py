@@ -178,6 +178,12 @@ def profile(a):
         "authorized_keys": [],
         "authentication_type": "password",
         "verified_phone_number": None,
-        "referrals": {"code": "", "url": "", "total": 0, "completed": 0, "pending": 0,
-                      "credit": 0.0},
+        "referrals": {
+            "code": "",
+            "url": "",
+            "total": 0,
+            "completed": 0,
+            "pending": 0,
+            "credit": 0.0,
+        },
     }

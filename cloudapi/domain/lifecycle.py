@@ -34,4 +34,10 @@ def initial_status() -> str:
 
 
 def default_alerts(vcpus: int) -> dict:
-    return {"cpu": 90 * vcpus, "network_in": 10, "network_out": 10, "transfer_quota": 80, "io": 10000}
+    return {
+        "cpu": 90 * vcpus,
+        "network_in": 10,
+        "network_out": 10,
+        "transfer_quota": 80,
+        "io": 10000,
+    }

@@ -53,7 +53,9 @@ def flatten(messages, prefix=""):
         for item in messages:
             out.extend(flatten(item, prefix))
     else:
-        out.append({"field": prefix, "reason": str(messages)} if prefix else {"reason": str(messages)})
+        out.append(
+            {"field": prefix, "reason": str(messages)} if prefix else {"reason": str(messages)}
+        )
     return out
 
 

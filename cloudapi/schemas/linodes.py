@@ -164,9 +164,9 @@ class LinodeCreateSchema(RequestSchema):
                 yield "swap_size", "Must be smaller than the plan's disk"
             if data.get("boot_size") is not None and data["boot_size"] > plan.disk:
                 yield "boot_size", "Must not exceed the plan's disk"
-        if region and data.get("metadata", {}).get("user_data") is not None:
-            if "Metadata" not in region.capabilities:
-                yield "metadata.user_data", "Metadata is not available in this region"
+        user_data = data.get("metadata", {}).get("user_data")
+        if region and user_data is not None and "Metadata" not in region.capabilities:
+            yield "metadata.user_data", "Metadata is not available in this region"
 
     def _image_rules(self, data, sent):
         if "image" in sent and "image" not in data:

@@ -24,7 +24,9 @@ _ADDRESS_BASE = ipaddress.IPv4Address("100.64.0.0")
 
 
 def _tag_filter(op, value, compare):
-    return exists().where(InstanceTag.instance_id == Instance.id, compare(InstanceTag.tag, op, value))
+    return exists().where(
+        InstanceTag.instance_id == Instance.id, compare(InstanceTag.tag, op, value)
+    )
 
 
 SQL_FIELDS = {

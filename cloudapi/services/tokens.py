@@ -8,10 +8,10 @@ from sqlalchemy import select
 from cloudapi.db.accounts import Account, Token
 from cloudapi.db.base import utcnow
 
-AREAS = (
+AREAS = frozenset(
     "account databases domains events firewall images ips linodes lke longview "
-    "nodebalancers object_storage stackscripts volumes vpc"
-).split()
+    "nodebalancers object_storage stackscripts volumes vpc".split()
+)
 LEVELS = ("read_only", "read_write")
 
 

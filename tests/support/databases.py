@@ -44,7 +44,9 @@ def postgres_database():
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 (any failure to connect means "absent")
         engine.dispose()
-        missing_service(f"PostgreSQL not reachable at {admin.host}:{admin.port}: {type(exc).__name__}")
+        missing_service(
+            f"PostgreSQL not reachable at {admin.host}:{admin.port}: {type(exc).__name__}"
+        )
     name = f"cloudapi_test_{uuid.uuid4().hex[:12]}"
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
