@@ -1,5 +1,7 @@
 """Resources rendered in Linode's JSON shapes."""
 
+import hashlib
+
 from cloudapi import features as feature_rules
 from cloudapi.services.instances import ipv4_of, ipv6_of
 
@@ -102,7 +104,7 @@ def instance(inst, plan, site_type="core"):
             "schedule": {"day": None, "window": None},
         },
         "watchdog_enabled": inst.watchdog_enabled,
-        "host_uuid": inst.host_uuid,
+        "host_uuid": inst.host_uuid or _pool_uuid(inst.region_id),
         "has_user_data": inst.has_user_data,
         "disk_encryption": inst.disk_encryption,
         "lke_cluster_id": None,
@@ -112,6 +114,11 @@ def instance(inst, plan, site_type="core"):
         "interface_generation": "legacy_config",
         "maintenance_policy": inst.maintenance_policy,
     }
+
+
+def _pool_uuid(region_id):
+    """Instances not placed on a known host run in the region's shared pool."""
+    return hashlib.sha1(f"pool:{region_id}".encode()).hexdigest()
 
 
 def event(e):

@@ -3,9 +3,9 @@
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from cloudapi.db.accounts import Account, Token
+from cloudapi.db.accounts import Account, AccountTag, Token
 from cloudapi.db.base import utcnow
 
 AREAS = frozenset(
@@ -54,23 +54,36 @@ def create(session, *, account_id=None, is_admin=False, scopes="*", label=""):
     return token
 
 
+_LOOKUP = (
+    select(
+        Token.id, Token.account_id, Token.is_admin, Token.scopes, Token.expiry,
+        Account.username, Account.email,
+    )
+    .outerjoin(Account, Account.id == Token.account_id)
+    .where(Token.token_hash == bindparam("digest"))
+)  # fmt: skip
+_TAGS = select(AccountTag.tag).where(AccountTag.account_id == bindparam("account_id"))
+
+
 def lookup(database, token: str):
-    """Return the principal fields for a live token, or None."""
-    with database.reader() as session:
-        found = session.execute(
-            select(Token, Account).outerjoin(Account).where(Token.token_hash == digest(token))
-        ).first()
-        if found is None:
+    """Return the principal fields for a live token, or None.
+
+    Runs on every authenticated request, so it is two indexed Core queries on one
+    pooled connection, with no ORM identity map to build.
+    """
+    with database.engine.connect() as conn:
+        row = conn.execute(_LOOKUP, {"digest": digest(token)}).first()
+        if row is None or (row.expiry is not None and row.expiry <= utcnow()):
             return None
-        tok, account = found
-        if tok.expiry is not None and tok.expiry <= utcnow():
-            return None
-        return {
-            "token_id": tok.id,
-            "account_id": tok.account_id,
-            "username": account.username if account else "admin",
-            "email": account.email if account else "",
-            "tags": tuple(account.tag_names) if account else (),
-            "scopes": frozenset(tok.scopes.split()),
-            "is_admin": tok.is_admin,
-        }
+        tags = ()
+        if row.account_id is not None:
+            tags = tuple(sorted(conn.scalars(_TAGS, {"account_id": row.account_id})))
+    return {
+        "token_id": row.id,
+        "account_id": row.account_id,
+        "username": row.username or "admin",
+        "email": row.email or "",
+        "tags": tags,
+        "scopes": frozenset(row.scopes.split()),
+        "is_admin": row.is_admin,
+    }
