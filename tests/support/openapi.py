@@ -57,7 +57,7 @@ def _pointer(*tokens):
     return "/" + "/".join(_escape(str(t)) for t in tokens)
 
 
-def _get(pointer):
+def node_at(pointer):
     node = spec()
     for token in pointer.lstrip("/").split("/"):
         key = token.replace("~1", "/").replace("~0", "~")
@@ -67,12 +67,12 @@ def _get(pointer):
 
 def _deref(pointer):
     """Follow `$ref`s from the node at `pointer`; return (pointer, node) of the target."""
-    node = _get(pointer)
+    node = node_at(pointer)
     while isinstance(node, dict) and "$ref" in node:
         ref = node["$ref"]
         assert ref.startswith("#/"), f"openapi.yaml: only local $refs are supported: {ref}"
         pointer = ref[1:]
-        node = _get(pointer)
+        node = node_at(pointer)
     return pointer, node
 
 
@@ -90,11 +90,11 @@ def _param_regex(param):
     return "[^/]+"
 
 
-def _path_params(template):
+def path_params(template):
     """The path parameters of a path item, by name (operation-level ones are not used)."""
     pointer = _pointer("paths", template)
     params = {}
-    for i, _ in enumerate(_get(pointer).get("parameters", [])):
+    for i, _ in enumerate(node_at(pointer).get("parameters", [])):
         _, param = _deref(f"{pointer}/parameters/{i}")
         if param["in"] == "path":
             params[param["name"]] = param
@@ -102,7 +102,7 @@ def _path_params(template):
 
 
 def _template_regex(template):
-    params = _path_params(template)
+    params = path_params(template)
     parts = re.split(r"\{([^}]+)\}", template)
     out = []
     for i, part in enumerate(parts):
@@ -150,15 +150,16 @@ def _response_validator(response_pointer):
 @functools.lru_cache(maxsize=1024)
 def _response_pointer(template, method, status):
     """Where the response for (template, method, status) is, or an AssertionError message."""
+    operation = method.lower()
     if template is None:
         where = "x-undocumented-path-response"
         allowed = 404
-    elif method.lower() not in _get(_pointer("paths", template)):
+    elif operation not in METHODS or operation not in node_at(_pointer("paths", template)):
         where = "x-undocumented-method-response"
         allowed = 405
     else:
-        responses = _pointer("paths", template, method.lower(), "responses")
-        documented = _get(responses)
+        responses = _pointer("paths", template, operation, "responses")
+        documented = node_at(responses)
         if str(status) in documented:
             return f"{responses}/{status}", None
         if "default" in documented and status >= 400:
