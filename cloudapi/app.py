@@ -28,6 +28,9 @@ def create_app(config=None):
 
     errors.init_app(app)
     from cloudapi import api
+    from cloudapi.flagging import client as flags
+
+    flags.init_app(app)
 
     api.init_app(app)
     return app

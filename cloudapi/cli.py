@@ -12,10 +12,11 @@ from cloudapi.services import accounts, tokens
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _app():
+def _app(flags=False):
+    """The app as configured by the environment; flags only for commands that read them."""
     from cloudapi import create_app
 
-    return create_app()
+    return create_app({"FLAGS_ENABLED": flags})
 
 
 def _database():
@@ -164,6 +165,158 @@ def tokens_create(account_id, admin, scopes, label):
         )
 
     click.echo(_in_transaction(make))
+
+
+# -- feature flags and betas --------------------------------------------------------------
+
+
+def _flag_admin(app=None):
+    from cloudapi.flagging.admin import FlagError, flag_admin
+
+    app = app or _app()
+    try:
+        return flag_admin(app.config, app.extensions["cloudapi.db"])
+    except FlagError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _default_actor():
+    import getpass
+    import socket
+
+    return f"{getpass.getuser()}@{socket.gethostname()} (cli)"
+
+
+@main.group()
+def flags():
+    """Feature flags: list, launch (enable), roll back (disable), sync, check, audit."""
+
+
+@flags.command("list")
+def flags_list():
+    """Each flag, on or off, and its strategies, in the current environment."""
+    from cloudapi.flagging.admin import FlagError
+
+    admin = _flag_admin()
+    try:
+        found = admin.flags()
+    except FlagError as exc:
+        raise click.ClickException(str(exc)) from None
+    for info in found:
+        state = "on " if info.enabled else "off"
+        click.echo(f"{info.name:<28} {state} [{info.environment}, {admin.mode}]")
+        for line in info.strategies:
+            click.echo(f"    {line}")
+
+
+def _flip(name, enabled, actor):
+    from cloudapi.flagging.admin import FlagError
+
+    admin = _flag_admin()
+    try:
+        old, new = admin.set_enabled(name, enabled, actor or _default_actor())
+    except FlagError as exc:
+        raise click.ClickException(str(exc)) from None
+    words = {True: "on", False: "off"}
+    click.echo(f"{name}: {words[old]} -> {words[new]} [{admin.environment}, {admin.mode}]")
+
+
+@flags.command("enable")
+@click.argument("name")
+@click.option("--actor", help="Who is flipping it (default: user@host).")
+def flags_enable(name, actor):
+    """Turn flag NAME on (for a launch flag: release to every account)."""
+    _flip(name, True, actor)
+
+
+@flags.command("disable")
+@click.argument("name")
+@click.option("--actor", help="Who is flipping it (default: user@host).")
+def flags_disable(name, actor):
+    """Turn flag NAME off (for a launch flag: roll back)."""
+    _flip(name, False, actor)
+
+
+@flags.command("sync")
+def flags_sync():
+    """Push flags/ to the Unleash server: create what is missing, flip nothing."""
+    from cloudapi.flagging.admin import FlagError
+
+    try:
+        actions = _flag_admin().sync()
+    except FlagError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in actions:
+        click.echo(line)
+    click.echo("in sync" if not actions else f"{len(actions)} change(s)")
+
+
+@flags.command("audit")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+def flags_audit(limit):
+    """Recent flips: when, who, which flag, from what to what."""
+    words = {True: "on", False: "off", None: "?"}
+    for entry in _flag_admin().audit(limit):
+        change = f"{words[entry['from']]:>3} -> {words[entry['to']]:<3}"
+        click.echo(
+            f"{entry['at']}  {entry['flag']:<28} {change} {entry['environment']}"
+            f"  by {entry['actor']}"
+        )
+
+
+@flags.command("check")
+@click.option("--account", "account_id", required=True, type=int)
+def flags_check(account_id):
+    """What this account sees, and why."""
+    from cloudapi.flagging import check
+
+    app = _app(flags=True)
+    try:
+        report = check.explain(app, account_id)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        app.extensions["cloudapi.flags"].shutdown()
+    click.echo(report)
+
+
+@main.group("betas")
+def betas_group():
+    """Betas that accounts can enroll in (enrollment grants early access)."""
+
+
+@betas_group.command("list")
+def betas_list():
+    from cloudapi.services import betas
+
+    with _database().reader() as session:
+        for beta in betas.all_betas(session):
+            click.echo(f"{beta.id:<20} {'open' if beta.is_open else 'closed':<7} {beta.label}")
+
+
+def _set_beta(beta_id, is_open):
+    from cloudapi.services import betas
+
+    try:
+        with _database().transaction() as session:
+            betas.set_open(session, beta_id, is_open)
+    except betas.BetaError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{beta_id}: {'open' if is_open else 'closed'}")
+
+
+@betas_group.command("open")
+@click.argument("beta_id")
+def betas_open(beta_id):
+    """Open BETA_ID for enrollment."""
+    _set_beta(beta_id, True)
+
+
+@betas_group.command("close")
+@click.argument("beta_id")
+def betas_close(beta_id):
+    """Close BETA_ID to new enrollments (enrolled accounts keep it)."""
+    _set_beta(beta_id, False)
 
 
 # -- demo ------------------------------------------------------------------------------

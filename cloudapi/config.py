@@ -7,9 +7,33 @@ DEFAULTS = {
     "DATABASE_URL": None,
     "CATALOG_TTL": 30.0,
     "SQL_ECHO": False,
+    # Feature flags. No UNLEASH_URL: the embedded default (flags/ plus state in our DB).
+    "UNLEASH_URL": None,
+    "UNLEASH_APP_NAME": "cloudapi",
+    "UNLEASH_ENVIRONMENT": "development",
+    "UNLEASH_PROJECT": "default",
+    "UNLEASH_API_TOKEN": None,
+    "UNLEASH_ADMIN_TOKEN": None,
+    "UNLEASH_REFRESH_INTERVAL": 10,
+    "UNLEASH_REQUEST_TIMEOUT": 2,
+    "UNLEASH_DISABLE_METRICS": False,
+    "FLAGS_FILE": None,
+    "FLAGS_ENABLED": True,
 }
 
-_CASTS = {"CATALOG_TTL": float, "SQL_ECHO": lambda v: v.lower() in ("1", "true", "yes")}
+
+def _flag(value):
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+_CASTS = {
+    "CATALOG_TTL": float,
+    "SQL_ECHO": _flag,
+    "UNLEASH_REFRESH_INTERVAL": int,
+    "UNLEASH_REQUEST_TIMEOUT": int,
+    "UNLEASH_DISABLE_METRICS": _flag,
+    "FLAGS_ENABLED": _flag,
+}
 
 
 def from_environ(environ=None):

@@ -33,13 +33,30 @@ class CheckedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database_url):
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
-    app.test_client_class = CheckedClient
-    yield app
-    database = app.extensions["cloudapi.db"]
-    databases.clean(database)
-    database.dispose()
+def make_app(database_url):
+    """Build apps on the test database (extra config as keywords); all torn down after."""
+    made = []
+
+    def make(**config):
+        app = create_app({"DATABASE_URL": database_url, "TESTING": True, **config})
+        app.test_client_class = CheckedClient
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        flags = app.extensions.get("cloudapi.flags")
+        if flags is not None:
+            flags.shutdown()
+    if made:
+        databases.clean(made[0].extensions["cloudapi.db"])
+    for app in made:
+        app.extensions["cloudapi.db"].dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture
@@ -69,6 +86,11 @@ def make_account(db):
 @pytest.fixture
 def customer(make_account):
     return make_account()
+
+
+@pytest.fixture
+def employee(make_account):
+    return make_account(tags=("employee",))
 
 
 @pytest.fixture

@@ -94,3 +94,29 @@ def test_demo_seeds_working_tokens(cli, client, tmp_path):
     assert employee["tags"] == ["employee"]
     cli("demo", "--out", str(out))  # running it again reuses the accounts
     assert len(client.get("/admin/accounts", headers=admin).get_json()["data"]) == 2
+
+
+def test_flags_launch_and_rollback_from_the_cli(cli, make_account, client):
+    account_id, headers = make_account()
+    listing = cli("flags", "list").stdout
+    assert re.search(r"^gpu-linodes-launch\s+off ", listing, re.M)
+    assert "accountTags STR_CONTAINS ,employee," in listing
+    check = cli("flags", "check", "--account", str(account_id)).stdout
+    assert "feature gpu-linodes: off" in check and "g1-gpu-rtx6000-1: hidden" in check
+    out = cli("flags", "enable", "gpu-linodes-launch", "--actor", "rm@example.com").stdout
+    assert out.startswith("gpu-linodes-launch: off -> on")
+    assert "feature gpu-linodes: ON" in cli("flags", "check", "--account", str(account_id)).stdout
+    cli("flags", "disable", "gpu-linodes-launch", "--actor", "rm@example.com")
+    audit = cli("flags", "audit").stdout.splitlines()
+    assert "on -> off" in audit[0] and "by rm@example.com" in audit[0]
+    assert "off -> on" in audit[1]
+    assert cli("flags", "enable", "no-such-flag", ok=False).returncode == 1
+    assert "nothing to sync" in cli("flags", "sync", ok=False).stderr
+
+
+def test_betas_open_and_close_from_the_cli(cli):
+    assert re.search(r"^gpu-beta\s+closed", cli("betas", "list").stdout, re.M)
+    assert cli("betas", "open", "gpu-beta").stdout.strip() == "gpu-beta: open"
+    assert re.search(r"^gpu-beta\s+open", cli("betas", "list").stdout, re.M)
+    cli("betas", "close", "gpu-beta")
+    assert cli("betas", "close", "no-such-beta", ok=False).returncode == 1

@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from cloudapi import features
-from cloudapi.api import account, admin, catalog, linodes
+from cloudapi.api import account, admin, admin_flags, betas, catalog, linodes
 from cloudapi.api.auth import load_principal
 from cloudapi.api.context import principal
 from cloudapi.errors import Unauthorized
@@ -21,7 +21,8 @@ def init_app(app):
     features.init_app(app)
     v4 = Blueprint("v4", __name__, url_prefix="/v4")
     v4.before_request(_customer_or_anonymous)
-    for module in (catalog, linodes, account):
+    for module in (catalog, linodes, account, betas):
         v4.register_blueprint(module.bp)
     app.register_blueprint(v4)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(admin_flags.bp, url_prefix="/admin")

@@ -5,9 +5,10 @@ from flask import Blueprint, request
 from cloudapi import filters
 from cloudapi.api import render
 from cloudapi.api.auth import customer_required
-from cloudapi.api.context import database, features, principal
-from cloudapi.api.pagination import envelope, page_request
-from cloudapi.services import accounts, events
+from cloudapi.api.context import database, features, principal, snapshot
+from cloudapi.api.pagination import envelope, page_request, paginate_list
+from cloudapi.errors import NotFound
+from cloudapi.services import accounts, availability, events
 
 bp = Blueprint("account", __name__)
 
@@ -49,3 +50,20 @@ def get_event(event_id):
 def mark_event(event_id, flag):
     events.mark(database(), principal().account_id, event_id, flag)
     return {}
+
+
+@bp.get("/account/availability")
+@customer_required("account")
+def list_availability():
+    feats = features()
+    regions = list(snapshot().regions.values())
+    return paginate_list(regions, page_request(), lambda r: availability.for_account(r, feats))
+
+
+@bp.get("/account/availability/<region_id>")
+@customer_required("account")
+def get_availability(region_id):
+    region = snapshot().regions.get(region_id)
+    if region is None:
+        raise NotFound()
+    return availability.for_account(region, features())

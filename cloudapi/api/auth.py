@@ -18,6 +18,7 @@ class Principal:
     username: str
     email: str
     tags: tuple
+    betas: tuple
     scopes: frozenset
     is_admin: bool
 

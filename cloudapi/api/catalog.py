@@ -6,9 +6,10 @@ from flask import Blueprint, request
 
 from cloudapi import filters
 from cloudapi.api import render
-from cloudapi.api.context import features, json_bytes, snapshot
+from cloudapi.api.context import database, features, json_bytes, principal, snapshot
 from cloudapi.api.pagination import page_request, paginate_list
 from cloudapi.errors import NotFound
+from cloudapi.services import instances
 
 bp = Blueprint("catalog", __name__)
 
@@ -46,10 +47,21 @@ def list_types():
 
 @bp.get("/linode/types/<type_id>")
 def get_type(type_id):
-    found = snapshot().visible_type(type_id, features())
+    snap = snapshot()
+    found = snap.visible_type(type_id, features())
+    if found is None and type_id in snap.types and _owns_instance_of(type_id):
+        found = snap.types[type_id]  # after a rollback, owners can still read their plan
     if found is None:
         raise NotFound()
     return render.linode_type(found)
+
+
+def _owns_instance_of(type_id):
+    caller = principal()
+    if caller is None:
+        return False
+    with database().reader() as session:
+        return instances.owns_type(session, caller.account_id, type_id)
 
 
 def _render_region(feats):

@@ -194,3 +194,26 @@ def profile(a):
             "credit": 0.0,
         },
     }
+
+
+def beta(b):
+    return {
+        "id": b.id,
+        "label": b.label,
+        "description": b.description,
+        "started": ts(b.started),
+        "ended": ts(b.ended),
+        "greenlight_only": b.greenlight_only,
+        "more_info": b.more_info,
+    }
+
+
+def enrolled_beta(b, enrollment):
+    return {
+        "id": b.id,
+        "label": b.label,
+        "description": b.description,
+        "started": ts(b.started),
+        "ended": ts(b.ended),
+        "enrolled": ts(enrollment.enrolled),
+    }

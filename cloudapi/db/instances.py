@@ -43,6 +43,8 @@ class Instance(Base):
     disk_encryption: Mapped[str] = mapped_column(String(16), default="disabled")
     maintenance_policy: Mapped[str] = mapped_column(String(32), default="linode/migrate")
     alerts: Mapped[dict] = mapped_column(JSON, default=dict)
+    # GPU plans only: "strict" (one NUMA node or fail) or "preferred" (best effort).
+    numa_affinity: Mapped[str | None] = mapped_column(String(16))
 
     tags: Mapped[list["InstanceTag"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="InstanceTag.tag"

@@ -13,6 +13,9 @@ IMAGE_NOT_FOUND = "A valid image by that ID was not found"
 NEEDS_IMAGE = "Only used when deploying from an image"
 KERNELS = ("linode/grub2", "linode/latest-64bit", "linode/direct-disk", "linode/grub-legacy")
 SWAP_MAX = 8192
+# Create parameters that exist only for accounts with the GPU feature; for everyone else
+# they are excluded from the schema and so answer exactly like any unknown field.
+GPU_ONLY_FIELDS = ("numa_affinity",)
 
 
 def _check(problem_fn):
@@ -129,6 +132,7 @@ class LinodeCreateSchema(RequestSchema):
     ipv4 = fields.List(fields.String())
     kernel = fields.String(validate=validate.OneOf(KERNELS))
     boot_size = StrictInteger(validate=validate.Range(min=1))
+    numa_affinity = fields.String(validate=validate.OneOf(["strict", "preferred"]))
 
     def __init__(self, *, catalog, features, username, label_taken, **kwargs):
         super().__init__(**kwargs)
@@ -164,6 +168,8 @@ class LinodeCreateSchema(RequestSchema):
                 yield "swap_size", "Must be smaller than the plan's disk"
             if data.get("boot_size") is not None and data["boot_size"] > plan.disk:
                 yield "boot_size", "Must not exceed the plan's disk"
+        if plan and "numa_affinity" in data and not plan.gpus:
+            yield "numa_affinity", "Only available for GPU plans"
         user_data = data.get("metadata", {}).get("user_data")
         if region and user_data is not None and "Metadata" not in region.capabilities:
             yield "metadata.user_data", "Metadata is not available in this region"

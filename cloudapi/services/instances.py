@@ -12,8 +12,9 @@ from cloudapi.db.instances import Instance, InstanceTag
 from cloudapi.db.jobs import Event, Job
 from cloudapi.domain import lifecycle
 from cloudapi.errors import ApiError, NotFound
+from cloudapi.features import GPU_LINODES
 from cloudapi.schemas import load
-from cloudapi.schemas.linodes import LinodeCreateSchema, LinodeUpdateSchema
+from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema, LinodeUpdateSchema
 
 FILTERABLE = {
     "id": "int", "label": "str", "group": "str", "region": "str", "type": "str",
@@ -45,6 +46,11 @@ def label_taken(session, account_id, label, but=None):
     query = select(Instance.id).where(*_live(account_id), Instance.label == label)
     if but is not None:
         query = query.where(Instance.id != but)
+    return session.scalar(query) is not None
+
+
+def owns_type(session, account_id, type_id):
+    query = select(Instance.id).where(*_live(account_id), Instance.type_id == type_id).limit(1)
     return session.scalar(query) is not None
 
 
@@ -112,6 +118,7 @@ def create(database, snapshot, principal, features, body):
             features=features,
             username=principal.username,
             label_taken=lambda label: label_taken(session, principal.account_id, label),
+            exclude=() if GPU_LINODES in features else GPU_ONLY_FIELDS,
         )
         data = load(schema, body)
     plan = snapshot.types[data["type"]]
@@ -131,6 +138,7 @@ def create(database, snapshot, principal, features, body):
             disk_encryption=data.get("disk_encryption", "disabled"),
             maintenance_policy=data.get("maintenance_policy", "linode/migrate"),
             alerts=lifecycle.default_alerts(plan.vcpus),
+            numa_affinity=data.get("numa_affinity", "strict") if plan.gpus else None,
             tags=[InstanceTag(tag=t) for t in sorted(set(data.get("tags", [])))],
         )
         session.add(instance)
@@ -139,7 +147,9 @@ def create(database, snapshot, principal, features, body):
             instance.label = f"linode{instance.id}"
             _unique_label_guard(session)
         booted = data.get("booted", data.get("image") is not None)
-        _record(session, instance, "create", principal, _create_payload(data, booted))
+        payload = _create_payload(data, booted)
+        payload["numa_affinity"] = instance.numa_affinity
+        _record(session, instance, "create", principal, payload)
     return instance
 
 

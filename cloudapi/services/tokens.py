@@ -3,10 +3,11 @@
 import hashlib
 import secrets
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select, union_all
 
 from cloudapi.db.accounts import Account, AccountTag, Token
 from cloudapi.db.base import utcnow
+from cloudapi.db.betas import AccountBeta
 
 AREAS = frozenset(
     "account databases domains events firewall images ips linodes lke longview "
@@ -62,28 +63,38 @@ _LOOKUP = (
     .outerjoin(Account, Account.id == Token.account_id)
     .where(Token.token_hash == bindparam("digest"))
 )  # fmt: skip
-_TAGS = select(AccountTag.tag).where(AccountTag.account_id == bindparam("account_id"))
+_LABELS = union_all(
+    select(literal("tag").label("kind"), AccountTag.tag.label("name")).where(
+        AccountTag.account_id == bindparam("account_id")
+    ),
+    select(literal("beta"), AccountBeta.beta_id).where(
+        AccountBeta.account_id == bindparam("account_id")
+    ),
+)
 
 
 def lookup(database, token: str):
     """Return the principal fields for a live token, or None.
 
     Runs on every authenticated request, so it is two indexed Core queries on one
-    pooled connection, with no ORM identity map to build.
+    pooled connection, with no ORM identity map to build: the token with its account,
+    then the account's tags and beta enrollments (what feature flags are evaluated on).
     """
     with database.engine.connect() as conn:
         row = conn.execute(_LOOKUP, {"digest": digest(token)}).first()
         if row is None or (row.expiry is not None and row.expiry <= utcnow()):
             return None
-        tags = ()
+        labels = {"tag": [], "beta": []}
         if row.account_id is not None:
-            tags = tuple(sorted(conn.scalars(_TAGS, {"account_id": row.account_id})))
+            for kind, name in conn.execute(_LABELS, {"account_id": row.account_id}):
+                labels[kind].append(name)
     return {
         "token_id": row.id,
         "account_id": row.account_id,
         "username": row.username or "admin",
         "email": row.email or "",
-        "tags": tags,
+        "tags": tuple(sorted(labels["tag"])),
+        "betas": tuple(sorted(labels["beta"])),
         "scopes": frozenset(row.scopes.split()),
         "is_admin": row.is_admin,
     }

@@ -67,7 +67,21 @@ def _when(text):
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
 
 
-TYPE_COLUMNS = ["id", "label", "class", "vcpus", "memory", "disk", "transfer", "network_out", "price_hourly", "price_monthly", "backups_hourly", "backups_monthly", "required_feature"]
+TYPE_COLUMNS = [
+    "id",
+    "label",
+    "class",
+    "vcpus",
+    "memory",
+    "disk",
+    "transfer",
+    "network_out",
+    "price_hourly",
+    "price_monthly",
+    "backups_hourly",
+    "backups_monthly",
+    "required_feature",
+]
 
 
 def upgrade():

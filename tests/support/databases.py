@@ -13,7 +13,7 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 # Tables that tests write, children first; the catalog (from migrations) is kept.
 MUTABLE_TABLES = ("events", "jobs", "instance_tags", "instances", "tokens", "account_tags",
-                  "accounts")  # fmt: skip
+                  "account_betas", "accounts", "flag_states", "flag_audit")  # fmt: skip
 
 
 def require_services():
@@ -74,3 +74,4 @@ def clean(database):
     with database.transaction() as session:
         for table in MUTABLE_TABLES:
             session.execute(text(f"DELETE FROM {table}"))
+        session.execute(text("UPDATE betas SET is_open = :closed"), {"closed": False})

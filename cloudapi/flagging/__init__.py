@@ -1,0 +1,1 @@
+"""Per-account feature flags on Unleash."""
