@@ -7,6 +7,7 @@ from cloudapi import create_app
 from cloudapi.services import accounts, tokens
 from tests.support import databases, openapi
 from tests.support.live import LiveServer
+from tests.support.unleash import UnleashServer
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -103,4 +104,11 @@ def admin_headers(db):
 @pytest.fixture
 def live_server(app):
     with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def unleash_server(tmp_path_factory):
+    """A real Unleash server (npm unleash-server) with a fresh database, for the session."""
+    with UnleashServer(run_dir=tmp_path_factory.mktemp("unleash")) as server:
         yield server
