@@ -5,7 +5,6 @@ import time
 import pytest
 import requests
 
-
 pytestmark = pytest.mark.slow
 
 FLAG = "gpu-plan-h200-test"
