@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+import time
 
 from UnleashClient import UnleashClient
 from UnleashClient.utils import InstanceAllowType
@@ -20,6 +21,9 @@ from cloudapi.flagging.context import context_for
 from cloudapi.flagging.names import FEATURE_FLAGS
 
 log = logging.getLogger(__name__)
+
+MEMO_SECONDS = 1.0
+MEMO_LIMIT = 50_000
 
 
 class FeatureFlags:
@@ -48,6 +52,7 @@ class FeatureFlags:
             disable_registration=not self.server_url,
             multiple_instance_mode=InstanceAllowType.SILENTLY_ALLOW,
         )
+        self._memo = {}
         self._starter = threading.Thread(target=self._start, name="unleash-start", daemon=True)
         self._starter.start()
 
@@ -65,6 +70,29 @@ class FeatureFlags:
         return self.client.is_enabled(str(flag), context_for(principal))
 
     def features_for(self, principal):
+        """The caller's features, remembered for MEMO_SECONDS per distinct context.
+
+        One SDK evaluation costs tens of microseconds (context copy, JSON, FFI); an
+        account making many requests would pay it on each. The memo key is everything the
+        context holds (account, tags, betas), so a new tag or enrollment is a new key and
+        takes effect on the next request; a flip reaches a remembered context at most
+        MEMO_SECONDS later than the SDK sees it.
+        """
+        key = None
+        if principal is not None:
+            key = (principal.account_id, principal.tags, principal.betas)
+        now = time.monotonic()
+        hit = self._memo.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        found = self.evaluate(principal)
+        if len(self._memo) >= MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[key] = (found, now + MEMO_SECONDS)
+        return found
+
+    def evaluate(self, principal):
+        """The caller's features, evaluated now by the SDK (no memo)."""
         context = context_for(principal)
         return frozenset(
             feature

@@ -1,0 +1,97 @@
+"""What feature-flag evaluation adds to a request.
+
+Serves the same `GET /v4/linode/types` (a token of an employee-tagged account, so the
+account's context is built and the GPU flags consulted) from two apps on one SQLite
+database: one with flags (the embedded Unleash client), one built with
+FLAGS_ENABLED=False. Requests go through Flask's WSGI stack in-process, interleaved in
+rounds so that machine noise hits both alike; it prints the median time per request of
+each and their ratio.
+
+    .venv/bin/python bench/flags_bench.py [--rounds 30] [--requests 300]
+"""
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from cloudapi import create_app
+from cloudapi.services import accounts, tokens
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def migrate(url):
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["database_url"] = url
+    command.upgrade(cfg, "head")
+
+
+def seed(app):
+    with app.extensions["cloudapi.db"].transaction() as session:
+        account = accounts.create(session, "bench@example.com", ("employee",))
+        return tokens.create(session, account_id=account.id)
+
+
+def per_request(client, headers, n):
+    start = time.perf_counter()
+    for _ in range(n):
+        response = client.get("/v4/linode/types", headers=headers)
+        assert response.status_code == 200
+    return (time.perf_counter() - start) / n
+
+
+def uncached_evaluation(flags, n):
+    """Seconds per request that a memo miss costs: every GPU flag evaluated by the SDK."""
+    from cloudapi.api.auth import Principal
+
+    who = Principal(1, 1, "bench", "", ("employee",), (), frozenset({"*"}), False)
+    start = time.perf_counter()
+    for _ in range(n):
+        flags.evaluate(who)
+    return (time.perf_counter() - start) / n
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=300, help="per round and app")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.sqlite"
+        migrate(url)
+        with_flags = create_app({"DATABASE_URL": url})
+        without = create_app({"DATABASE_URL": url, "FLAGS_ENABLED": False})
+        headers = {"Authorization": f"Bearer {seed(with_flags)}"}
+        clients = {"flags": with_flags.test_client(), "no flags": without.test_client()}
+        gpu = len(clients["flags"].get("/v4/linode/types", headers=headers).json["data"])
+        plain = len(clients["no flags"].get("/v4/linode/types", headers=headers).json["data"])
+        for client in clients.values():  # warm up: caches, connections, JIT-less but hot paths
+            per_request(client, headers, args.requests)
+        times = {name: [] for name in clients}
+        for _ in range(args.rounds):
+            for name, client in clients.items():
+                times[name].append(per_request(client, headers, args.requests))
+        flags = with_flags.extensions["cloudapi.flags"]
+        evaluation = uncached_evaluation(flags, args.requests * args.rounds)
+        flags.shutdown()
+
+    medians = {name: statistics.median(values) * 1e6 for name, values in times.items()}
+    ratio = medians["flags"] / medians["no flags"]
+    print(f"GET /v4/linode/types, employee token, {args.rounds} rounds x {args.requests} requests")
+    print(f"  with flags:    {medians['flags']:8.1f} us/request (median; {gpu} plans visible)")
+    print(f"  without flags: {medians['no flags']:8.1f} us/request (median; {plain} plans)")
+    print(f"  flags add {100 * (ratio - 1):+.1f}% (ratio {ratio:.3f}); target: under +5%"
+          f" -> {'PASS' if ratio < 1.05 else 'MISS'}")  # fmt: skip
+    print(f"  a memo miss (first request of a context each second) costs "
+          f"{evaluation * 1e6:.1f} us of SDK evaluation")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
