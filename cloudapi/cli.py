@@ -319,6 +319,96 @@ def betas_close(beta_id):
     _set_beta(beta_id, False)
 
 
+# -- GPU inventory ---------------------------------------------------------------------------
+
+
+@main.group("hosts")
+def hosts_group():
+    """GPU hosts: add, list, set status, discover."""
+
+
+@hosts_group.command("add")
+@click.argument("description", type=click.File("r"))
+@click.option("--region", help="Region for the host (overrides the file's).")
+def hosts_add(description, region):
+    """Register the host described in DESCRIPTION (JSON, as `hosts discover` writes)."""
+    from cloudapi.errors import ApiError
+    from cloudapi.services import hosts
+
+    try:
+        doc = json.load(description)
+    except ValueError as exc:
+        raise click.ClickException(f"{description.name}: not JSON: {exc}") from None
+    if region and isinstance(doc, dict):
+        doc["region"] = region
+    try:
+        with _database().transaction() as session:
+            host = hosts.register(session, doc)
+            summary = (
+                f"{host.hostname} ({host.region_id}): "
+                f"{len(host.nodes)} NUMA nodes, {len(host.gpus)} GPUs"
+            )
+    except ApiError as exc:
+        problems = "; ".join(f"{e.get('field', '')}: {e['reason']}" for e in exc.errors)
+        raise click.ClickException(problems) from None
+    click.echo(f"added {summary}")
+
+
+@hosts_group.command("list")
+@click.option("--region")
+def hosts_list(region):
+    """List hosts with their status and GPUs per NUMA node."""
+    from cloudapi.services import hosts
+
+    with _database().reader() as session:
+        for host in hosts.listing(session, region):
+            nodes = " ".join(f"node{n.node}:{n.gpus_free}/{n.gpus_total}" for n in host.nodes)
+            click.echo(f"{host.hostname:<24} {host.region_id:<12} {host.status:<12} "
+                       f"free/total GPUs {nodes}")  # fmt: skip
+
+
+@hosts_group.command("set-status")
+@click.argument("hostname")
+@click.argument("status", type=click.Choice(["active", "maintenance", "draining"]))
+def hosts_set_status(hostname, status):
+    """Set a host active (takes new instances), maintenance or draining (takes none)."""
+    from cloudapi.services import hosts
+
+    try:
+        with _database().transaction() as session:
+            hosts.set_status(session, hostname, status)
+    except hosts.HostError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{hostname}: {status}")
+
+
+@hosts_group.command("discover")
+@click.option("--sysfs", "root", default="/", show_default=True, help="Root of /sys and /proc.")
+@click.option("--hostname")
+@click.option("--region")
+def hosts_discover(root, hostname, region):
+    """Print this machine's host description (GPUs, NUMA nodes, IOMMU groups) as JSON."""
+    from cloudapi.inventory import discover
+
+    try:
+        found = discover.discover(root, hostname=hostname, region=region)
+    except discover.DiscoveryError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(found, indent=2))
+
+
+@main.command("capacity")
+@click.option("--region")
+def capacity_cmd(region):
+    """GPUs total, allocated, free and sellable per plan, per region and host."""
+    from cloudapi.services import capacity
+
+    app = _app()
+    with app.extensions["cloudapi.db"].reader() as session:
+        report = capacity.report(session, app.extensions["cloudapi.catalog"].snapshot(), region)
+    click.echo(capacity.table(report))
+
+
 # -- demo ------------------------------------------------------------------------------
 
 

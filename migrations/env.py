@@ -14,7 +14,7 @@ def _url():
         return url
     from cloudapi import create_app
 
-    return create_app().config["DATABASE_URL"]
+    return create_app({"FLAGS_ENABLED": False}).config["DATABASE_URL"]
 
 
 def run_offline():

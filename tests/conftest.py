@@ -4,7 +4,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from cloudapi import create_app
-from cloudapi.services import accounts, tokens
+from cloudapi.services import accounts, hosts, tokens
+from cloudapi.services.demo_hosts import describe
 from tests.support import databases, openapi
 from tests.support.live import LiveServer
 from tests.support.unleash import UnleashServer
@@ -44,6 +45,7 @@ def make_app(database_url):
         made.append(app)
         return app
 
+    make.made = made
     yield make
     for app in made:
         flags = app.extensions.get("cloudapi.flags")
@@ -58,6 +60,26 @@ def make_app(database_url):
 @pytest.fixture
 def app(make_app):
     return make_app()
+
+
+@pytest.fixture
+def add_host(db, make_app):
+    """Register a host (the demo shape by default); every app's catalog sees it at once."""
+
+    def add(hostname, region="us-east", nodes=2, gpus_per_node=4, **changes):
+        with db.transaction() as session:
+            hosts.register(session, {**describe(hostname, region, nodes, gpus_per_node), **changes})
+        for made in make_app.made:
+            made.extensions["cloudapi.catalog"].invalidate()
+        return hostname
+
+    return add
+
+
+@pytest.fixture
+def gpu_hosts(add_host):
+    """Two 8-GPU hosts (2 NUMA nodes x 4 GPUs) in us-east."""
+    return [add_host("gpu-1.us-east"), add_host("gpu-2.us-east")]
 
 
 @pytest.fixture

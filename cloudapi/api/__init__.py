@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from cloudapi import features
-from cloudapi.api import account, admin, admin_flags, betas, catalog, linodes
+from cloudapi.api import account, admin, admin_flags, admin_hosts, betas, catalog, linodes
 from cloudapi.api.auth import load_principal
 from cloudapi.api.context import principal
 from cloudapi.errors import Unauthorized
@@ -26,3 +26,4 @@ def init_app(app):
     app.register_blueprint(v4)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(admin_flags.bp, url_prefix="/admin")
+    app.register_blueprint(admin_hosts.bp, url_prefix="/admin")

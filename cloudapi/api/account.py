@@ -8,7 +8,7 @@ from cloudapi.api.auth import customer_required
 from cloudapi.api.context import database, features, principal, snapshot
 from cloudapi.api.pagination import envelope, page_request, paginate_list
 from cloudapi.errors import NotFound
-from cloudapi.services import accounts, availability, events
+from cloudapi.services import accounts, availability, capacity, events
 
 bp = Blueprint("account", __name__)
 
@@ -52,18 +52,29 @@ def mark_event(event_id, flag):
     return {}
 
 
+def _account_availability():
+    snap, feats = snapshot(), features()
+    with database().reader() as session:
+        placeable = {region for region, _ in capacity.available_plans(session, snap)}
+
+    def render_one(region):
+        caps = snap.capabilities(region)
+        return availability.for_account(region, caps, feats, region.id in placeable)
+
+    return snap, render_one
+
+
 @bp.get("/account/availability")
 @customer_required("account")
 def list_availability():
-    feats = features()
-    regions = list(snapshot().regions.values())
-    return paginate_list(regions, page_request(), lambda r: availability.for_account(r, feats))
+    snap, render_one = _account_availability()
+    return paginate_list(list(snap.regions.values()), page_request(), render_one)
 
 
 @bp.get("/account/availability/<region_id>")
 @customer_required("account")
 def get_availability(region_id):
-    region = snapshot().regions.get(region_id)
-    if region is None:
+    snap, render_one = _account_availability()
+    if region_id not in snap.regions:
         raise NotFound()
-    return availability.for_account(region, features())
+    return render_one(snap.regions[region_id])

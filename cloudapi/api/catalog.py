@@ -9,7 +9,7 @@ from cloudapi.api import render
 from cloudapi.api.context import database, features, json_bytes, principal, snapshot
 from cloudapi.api.pagination import page_request, paginate_list
 from cloudapi.errors import NotFound
-from cloudapi.services import instances
+from cloudapi.services import availability, capacity, instances
 
 bp = Blueprint("catalog", __name__)
 
@@ -64,22 +64,45 @@ def _owns_instance_of(type_id):
         return instances.owns_type(session, caller.account_id, type_id)
 
 
-def _render_region(feats):
-    return lambda r: render.region(r, feats)
+def _render_region(snap, feats):
+    return lambda r: render.region(r, feats, snap.capabilities(r))
 
 
 @bp.get("/regions")
 def list_regions():
-    regions = list(snapshot().regions.values())
-    return _filtered_page(regions, REGION_FIELDS, _render_region(features()))
+    snap = snapshot()
+    regions = list(snap.regions.values())
+    return _filtered_page(regions, REGION_FIELDS, _render_region(snap, features()))
+
+
+def _region_availability(regions):
+    snap = snapshot()
+    with database().reader() as session:
+        placeable = capacity.available_plans(session, snap)
+    return availability.for_regions(snap, regions, features(), placeable)
+
+
+@bp.get("/regions/availability")
+def list_region_availability():
+    items = _region_availability(list(snapshot().regions.values()))
+    return paginate_list(items, page_request(), lambda item: item)
+
+
+@bp.get("/regions/<region_id>/availability")
+def get_region_availability(region_id):
+    region = snapshot().regions.get(region_id)
+    if region is None:
+        raise NotFound()
+    return json_bytes(json.dumps(_region_availability([region])))  # a bare array, as Linode
 
 
 @bp.get("/regions/<region_id>")
 def get_region(region_id):
-    found = snapshot().regions.get(region_id)
+    snap = snapshot()
+    found = snap.regions.get(region_id)
     if found is None:
         raise NotFound()
-    return render.region(found, features())
+    return render.region(found, features(), snap.capabilities(found))
 
 
 @bp.get("/images")

@@ -36,12 +36,12 @@ def linode_type(t):
     }
 
 
-def region(r, features):
+def region(r, features, capabilities):
     return {
         "id": r.id,
         "label": r.label,
         "country": r.country,
-        "capabilities": feature_rules.visible_capabilities(r.capabilities, features),
+        "capabilities": feature_rules.visible_capabilities(capabilities, features),
         "status": r.status,
         "resolvers": {"ipv4": r.resolvers_ipv4, "ipv6": r.resolvers_ipv6},
         "site_type": r.site_type,

@@ -5,7 +5,15 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 
-from cloudapi.db import accounts, betas, catalog, flags, instances, jobs  # noqa: F401 (models)
+from cloudapi.db import (  # noqa: F401 (register every model)
+    accounts,
+    betas,
+    catalog,
+    flags,
+    instances,
+    inventory,
+    jobs,
+)
 from cloudapi.db.base import Base
 
 __all__ = ["Base", "Database"]

@@ -45,6 +45,8 @@ class Instance(Base):
     alerts: Mapped[dict] = mapped_column(JSON, default=dict)
     # GPU plans only: "strict" (one NUMA node or fail) or "preferred" (best effort).
     numa_affinity: Mapped[str | None] = mapped_column(String(16))
+    # The GPU host the instance was placed on (GPU plans only).
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id"))
 
     tags: Mapped[list["InstanceTag"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="InstanceTag.tag"

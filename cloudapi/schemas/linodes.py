@@ -162,7 +162,7 @@ class LinodeCreateSchema(RequestSchema):
             if region is None:
                 yield "region", REGION_NOT_FOUND
         if plan and region:
-            if plan.type_class == "gpu" and "GPU Linodes" not in region.capabilities:
+            if plan.gpus and region.id not in self.catalog.gpu_regions:
                 yield "region", "GPU Linodes are not available in this region"
             if data.get("swap_size", 0) >= plan.disk:
                 yield "swap_size", "Must be smaller than the plan's disk"

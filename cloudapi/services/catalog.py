@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from cloudapi.db.catalog import Image, LinodeType, Region
+from cloudapi.services import hosts
 
 _COPIED = {
     LinodeType: (
@@ -37,8 +38,15 @@ class Snapshot:
     types: dict[str, Row]
     regions: dict[str, Row]
     images: dict[str, Row]
+    # Regions with an active GPU host: they list "GPU Linodes" (to accounts that may see it).
+    gpu_regions: frozenset = frozenset()
     # Rendered responses keyed by what they depend on; dropped with the snapshot.
     rendered: dict = field(default_factory=dict)
+
+    def capabilities(self, region):
+        """The region's capabilities, "GPU Linodes" included where it has active GPU hosts."""
+        extra = ["GPU Linodes"] if region.id in self.gpu_regions else []
+        return list(region.capabilities) + extra
 
     def visible_types(self, features):
         return [t for t in self.types.values() if _visible(t, features)]
@@ -83,4 +91,5 @@ class Catalog:
         with self._database.reader() as session:
             order = {LinodeType: LinodeType.id, Region: Region.id, Image: Image.id}
             parts = {m: _copy(m, session.scalars(select(m).order_by(o))) for m, o in order.items()}
-        return Snapshot(parts[LinodeType], parts[Region], parts[Image])
+            gpu_regions = frozenset(hosts.gpu_regions(session))
+        return Snapshot(parts[LinodeType], parts[Region], parts[Image], gpu_regions)

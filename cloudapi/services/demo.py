@@ -1,9 +1,11 @@
-"""Demo data: a customer, an employee-tagged account, their tokens and an admin token."""
+"""Demo data: a customer, an employee-tagged account, tokens, and GPU hosts in two regions."""
 
 from sqlalchemy import select
 
 from cloudapi.db.accounts import Account
-from cloudapi.services import accounts, tokens
+from cloudapi.db.inventory import Host
+from cloudapi.services import accounts, hosts, tokens
+from cloudapi.services.demo_hosts import DEMO_HOSTS, describe
 
 DEMO_ACCOUNTS = {
     "customer": ("customer@example.com", ()),
@@ -21,4 +23,9 @@ def seed(session):
         token = tokens.create(session, account_id=account.id, label=f"demo {name}")
         out["accounts"][name] = {"id": account.id, "email": email, "token": token}
     out["admin_token"] = tokens.create(session, is_admin=True, label="demo admin")
+    out["hosts"] = []
+    for hostname, region, nodes, gpus in DEMO_HOSTS:
+        if session.scalar(select(Host.id).where(Host.hostname == hostname)) is None:
+            hosts.register(session, describe(hostname, region, nodes, gpus))
+        out["hosts"].append(hostname)
     return out

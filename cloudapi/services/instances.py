@@ -4,23 +4,25 @@ import ipaddress
 import uuid
 
 from sqlalchemy import exists, func, literal, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.instances import Instance, InstanceTag
 from cloudapi.db.jobs import Event, Job
-from cloudapi.domain import lifecycle
+from cloudapi.domain import lifecycle, placement
 from cloudapi.errors import ApiError, NotFound
 from cloudapi.features import GPU_LINODES
 from cloudapi.schemas import load
 from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema, LinodeUpdateSchema
+from cloudapi.services import reservations
 
 FILTERABLE = {
     "id": "int", "label": "str", "group": "str", "region": "str", "type": "str",
     "image": "str", "status": "str", "tags": "list", "hypervisor": "str", "created": "datetime",
 }  # fmt: skip
 LABEL_TAKEN = "Label must be unique among your Linodes"
+RESERVE_ATTEMPTS = 10
 _ADDRESS_BASE = ipaddress.IPv4Address("100.64.0.0")
 
 
@@ -122,35 +124,65 @@ def create(database, snapshot, principal, features, body):
         )
         data = load(schema, body)
     plan = snapshot.types[data["type"]]
-    with database.transaction() as session:
-        instance = Instance(
-            account_id=principal.account_id,
-            label=data.get("label") or f"pending-{uuid.uuid4().hex[:16]}",
-            group=data.get("group", ""),
-            type_id=plan.id,
-            region_id=data["region"],
-            image_id=data.get("image"),
-            status=lifecycle.initial_status(),
-            has_user_data=bool(data.get("metadata", {}).get("user_data")),
-            backups_enabled=data.get("backups_enabled", False),
-            private_ip=data.get("private_ip", False),
-            swap_size=data.get("swap_size", 512),
-            disk_encryption=data.get("disk_encryption", "disabled"),
-            maintenance_policy=data.get("maintenance_policy", "linode/migrate"),
-            alerts=lifecycle.default_alerts(plan.vcpus),
-            numa_affinity=data.get("numa_affinity", "strict") if plan.gpus else None,
-            tags=[InstanceTag(tag=t) for t in sorted(set(data.get("tags", [])))],
-        )
-        session.add(instance)
-        _unique_label_guard(session)
-        if "label" not in data:
-            instance.label = f"linode{instance.id}"
+    for _attempt in range(RESERVE_ATTEMPTS):
+        try:
+            return _write_create(database, principal, plan, data)
+        except reservations.Conflict:
+            continue  # another create took the capacity we chose: place again
+    raise ApiError.field("type", "GPU capacity is busy in this region; try again")
+
+
+def _is_retryable(exc):
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in ("40001", "40P01") or "database is locked" in str(exc.orig)
+
+
+def _write_create(database, principal, plan, data):
+    """One attempt: instance, reservation, job and event in one transaction."""
+    try:
+        with database.transaction() as session:
+            instance = Instance(
+                account_id=principal.account_id,
+                label=data.get("label") or f"pending-{uuid.uuid4().hex[:16]}",
+                group=data.get("group", ""),
+                type_id=plan.id,
+                region_id=data["region"],
+                image_id=data.get("image"),
+                status=lifecycle.initial_status(),
+                has_user_data=bool(data.get("metadata", {}).get("user_data")),
+                backups_enabled=data.get("backups_enabled", False),
+                private_ip=data.get("private_ip", False),
+                swap_size=data.get("swap_size", 512),
+                disk_encryption=data.get("disk_encryption", "disabled"),
+                maintenance_policy=data.get("maintenance_policy", "linode/migrate"),
+                alerts=lifecycle.default_alerts(plan.vcpus),
+                numa_affinity=data.get("numa_affinity", "strict") if plan.gpus else None,
+                tags=[InstanceTag(tag=t) for t in sorted(set(data.get("tags", [])))],
+            )
+            session.add(instance)
             _unique_label_guard(session)
-        booted = data.get("booted", data.get("image") is not None)
-        payload = _create_payload(data, booted)
-        payload["numa_affinity"] = instance.numa_affinity
-        _record(session, instance, "create", principal, payload)
-    return instance
+            if "label" not in data:
+                instance.label = f"linode{instance.id}"
+                _unique_label_guard(session)
+            payload = _create_payload(data, data.get("booted", data.get("image") is not None))
+            if plan.gpus:
+                payload.update(_reserve(session, instance, plan))
+            _record(session, instance, "create", principal, payload)
+        return instance
+    except OperationalError as exc:
+        if _is_retryable(exc):
+            raise reservations.Conflict() from exc
+        raise
+
+
+def _reserve(session, instance, plan):
+    try:
+        chosen, host = reservations.reserve(session, instance, plan, instance.numa_affinity)
+    except placement.NoCapacity as exc:
+        reason = f"No capacity for {plan.id} in {instance.region_id}: {exc.reason}"
+        raise ApiError.field("type", reason) from None
+    return {"numa_affinity": instance.numa_affinity, "host": host.hostname,
+            "nodes": len(chosen.parts)}  # fmt: skip
 
 
 def _create_payload(data, booted):
@@ -197,6 +229,7 @@ def power(database, principal, instance_id, action):
         instance.updated = utcnow()
         if action == "delete":
             instance.deleted_at = utcnow()
+            reservations.release(session, instance.id)
         _record(session, instance, action, principal)
     return instance
 

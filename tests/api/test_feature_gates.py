@@ -7,6 +7,8 @@ import pytest
 
 from tests.support.rows import counts, set_status
 
+pytestmark = pytest.mark.usefixtures("gpu_hosts")  # GPU hosts in us-east
+
 GPU_IDS = {f"g1-gpu-rtx6000-{n}" for n in range(1, 5)}
 GPU_BODY = {"type": "g1-gpu-rtx6000-1", "region": "us-east", "image": "linode/ubuntu24.04",
             "root_pass": "Gpu-Demo-2026!x"}  # fmt: skip

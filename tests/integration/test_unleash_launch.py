@@ -137,6 +137,7 @@ def _wait_visible(server, token, expected, timeout):
     return first
 
 
+@pytest.mark.usefixtures("gpu_hosts")
 def test_launch_and_rollback_on_a_running_gunicorn(synced, make_account, tmp_path, capsys):
     env = synced
     _, customer = make_account()

@@ -12,8 +12,9 @@ from sqlalchemy.engine import make_url
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 # Tables that tests write, children first; the catalog (from migrations) is kept.
-MUTABLE_TABLES = ("events", "jobs", "instance_tags", "instances", "tokens", "account_tags",
-                  "account_betas", "accounts", "flag_states", "flag_audit")  # fmt: skip
+MUTABLE_TABLES = ("events", "jobs", "allocations", "gpus", "instance_tags", "instances",
+                  "numa_nodes", "hosts", "tokens", "account_tags", "account_betas", "accounts",
+                  "flag_states", "flag_audit")  # fmt: skip
 
 
 def require_services():

@@ -1,0 +1,1 @@
+"""GPU host inventory: what a host has, read from Linux."""

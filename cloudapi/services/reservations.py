@@ -1,0 +1,181 @@
+"""Reserving GPUs, CPU threads and memory for an instance, and releasing them once.
+
+Runs inside the caller's transaction. Candidate nodes come from one indexed query over
+the per-node free counters (never every host); placement (pure) chooses among them; the
+reservation is two conditional UPDATEs per node: the GPUs only if still unassigned, the
+node's counters only if its generation is unchanged. If another transaction got there
+first, `Conflict` is raised and the caller retries the whole transaction.
+"""
+
+from sqlalchemy import func, select, update
+
+from cloudapi.db.base import utcnow
+from cloudapi.db.inventory import Allocation, Gpu, Host, NumaNode
+from cloudapi.domain import placement
+from cloudapi.domain.cpus import parse_cpulist
+
+CANDIDATE_NODES = 16
+
+
+class Conflict(Exception):
+    """A competing transaction reserved the same capacity first."""
+
+
+def _fits(req):
+    return (
+        NumaNode.gpus_free >= req.gpus,
+        NumaNode.threads_free >= req.vcpus,
+        NumaNode.memory_free_mb >= req.memory_mb,
+    )
+
+
+def _candidate_hosts(session, region_id, req):
+    """Host ids worth considering: best-fitting single nodes, else hosts with room overall."""
+    active = (Host.region_id == region_id, Host.status == "active")
+    best_fit = (
+        select(NumaNode.host_id)
+        .join(Host, Host.id == NumaNode.host_id)
+        .where(*active, *_fits(req))
+        .order_by(
+            NumaNode.gpus_free - req.gpus,
+            NumaNode.threads_free - req.vcpus,
+            NumaNode.memory_free_mb - req.memory_mb,
+            NumaNode.host_id,
+            NumaNode.node,
+        )
+        .limit(CANDIDATE_NODES)
+    )
+    found = list(dict.fromkeys(session.scalars(best_fit)))
+    if found or req.affinity != placement.PREFERRED:
+        return found
+    roomy = (
+        select(NumaNode.host_id)
+        .join(Host, Host.id == NumaNode.host_id)
+        .where(*active)
+        .group_by(NumaNode.host_id)
+        .having(func.sum(NumaNode.gpus_free) >= req.gpus)
+        .order_by(func.sum(NumaNode.gpus_free), NumaNode.host_id)
+        .limit(CANDIDATE_NODES)
+    )
+    return list(session.scalars(roomy))
+
+
+def _views(session, host_ids):
+    """Placement views of the given hosts, and each node's generation."""
+    if not host_ids:
+        return [], {}
+    hosts = session.scalars(select(Host).where(Host.id.in_(host_ids)).order_by(Host.id)).all()
+    nodes = session.scalars(
+        select(NumaNode).where(NumaNode.host_id.in_(host_ids)).order_by(NumaNode.node)
+    ).all()
+    node_ids = [n.id for n in nodes]
+    free = session.execute(
+        select(Gpu.id, Gpu.pci_address, Gpu.numa_node_id)
+        .where(Gpu.numa_node_id.in_(node_ids), Gpu.instance_id.is_(None))
+        .order_by(Gpu.pci_address)
+    ).all()
+    taken = session.execute(
+        select(Allocation.numa_node_id, Allocation.threads).where(
+            Allocation.numa_node_id.in_(node_ids), Allocation.released_at.is_(None)
+        )
+    ).all()
+    used = {}
+    for node_id, threads in taken:
+        used.setdefault(node_id, set()).update(threads)
+    reserved = {h.id: set(parse_cpulist(h.reserved_cpus)) for h in hosts}
+    by_host = {}
+    for n in nodes:
+        blocked = reserved[n.host_id] | used.get(n.id, set())
+        threads = tuple(t for t in parse_cpulist(n.cpus) if t not in blocked)
+        gpus = tuple(placement.GpuView(g.id, g.pci_address) for g in free if g.numa_node_id == n.id)
+        view = placement.NodeView(n.id, n.node, gpus, threads, n.memory_free_mb)
+        by_host.setdefault(n.host_id, []).append(view)
+    views = [placement.HostView(h.id, h.hostname, h.status, tuple(by_host.get(h.id, ())))
+             for h in hosts]  # fmt: skip
+    return views, {n.id: n.generation for n in nodes}
+
+
+def reserve(session, instance, plan, affinity):
+    """Place `instance` (a GPU plan) in its region and reserve what it needs.
+
+    Raises placement.NoCapacity when nothing fits, Conflict when another transaction won.
+    """
+    req = placement.Request(plan.gpus, plan.vcpus, plan.memory, affinity)
+    views, generations = _views(session, _candidate_hosts(session, instance.region_id, req))
+    chosen = placement.place(req, views)
+    for part in chosen.parts:
+        if part.gpu_ids:
+            claimed = session.execute(
+                update(Gpu)
+                .where(Gpu.id.in_(part.gpu_ids), Gpu.instance_id.is_(None))
+                .values(instance_id=instance.id)
+            )
+            if claimed.rowcount != len(part.gpu_ids):
+                raise Conflict()
+        moved = session.execute(
+            update(NumaNode)
+            .where(
+                NumaNode.id == part.node_id, NumaNode.generation == generations[part.node_id]
+            )  # fmt: skip
+            .values(
+                gpus_free=NumaNode.gpus_free - len(part.gpu_ids),
+                threads_free=NumaNode.threads_free - len(part.threads),
+                memory_free_mb=NumaNode.memory_free_mb - part.memory_mb,
+                generation=NumaNode.generation + 1,
+            )
+        )
+        if moved.rowcount != 1:
+            raise Conflict()
+        session.add(Allocation(
+            instance_id=instance.id, host_id=chosen.host_id, numa_node_id=part.node_id,
+            gpu_count=len(part.gpu_ids), threads=list(part.threads), memory_mb=part.memory_mb,
+        ))  # fmt: skip
+    host = session.get(Host, chosen.host_id)
+    instance.host_id, instance.host_uuid = host.id, host.uuid
+    return chosen, host
+
+
+def release(session, instance_id):
+    """Give back what an instance holds. Safe to repeat: each allocation is released once."""
+    allocations = session.scalars(
+        select(Allocation).where(
+            Allocation.instance_id == instance_id, Allocation.released_at.is_(None)
+        )
+    ).all()
+    for alloc in allocations:
+        marked = session.execute(
+            update(Allocation)
+            .where(Allocation.id == alloc.id, Allocation.released_at.is_(None))
+            .values(released_at=utcnow())
+        )
+        if marked.rowcount != 1:
+            continue
+        session.execute(
+            update(NumaNode)
+            .where(NumaNode.id == alloc.numa_node_id)
+            .values(
+                gpus_free=NumaNode.gpus_free + alloc.gpu_count,
+                threads_free=NumaNode.threads_free + len(alloc.threads),
+                memory_free_mb=NumaNode.memory_free_mb + alloc.memory_mb,
+                generation=NumaNode.generation + 1,
+            )
+        )
+    session.execute(update(Gpu).where(Gpu.instance_id == instance_id).values(instance_id=None))
+    return len(allocations)
+
+
+def holdings(session, instance_id):
+    """What an instance holds now: [(host, node index, gpu rows, threads, memory_mb)]."""
+    rows = session.execute(
+        select(Allocation, NumaNode, Host)
+        .join(NumaNode, NumaNode.id == Allocation.numa_node_id)
+        .join(Host, Host.id == Allocation.host_id)
+        .where(Allocation.instance_id == instance_id, Allocation.released_at.is_(None))
+        .order_by(NumaNode.node)
+    ).all()
+    gpus = session.scalars(select(Gpu).where(Gpu.instance_id == instance_id)).all()
+    return [
+        (host, node.node, [g for g in gpus if g.numa_node_id == node.id], alloc.threads,
+         alloc.memory_mb)
+        for alloc, node, host in rows
+    ]  # fmt: skip
