@@ -6,8 +6,8 @@ from cloudapi.domain.placement import (
     PREFERRED,
     GpuView,
     HostView,
-    NodeView,
     NoCapacity,
+    NodeView,
     Request,
     fit_count,
     place,
@@ -34,9 +34,9 @@ def take(hosts, chosen):
         for n in h.nodes:
             part = next((p for p in chosen.parts if p.node_id == n.id), None)
             if part and h.id == chosen.host_id:
-                n = NodeView(n.id, n.index, tuple(g for g in n.free_gpus if g.id not in part.gpu_ids),
-                             tuple(t for t in n.free_threads if t not in part.threads),
-                             n.free_memory_mb - part.memory_mb)  # fmt: skip
+                gpus = tuple(g for g in n.free_gpus if g.id not in part.gpu_ids)
+                threads = tuple(t for t in n.free_threads if t not in part.threads)
+                n = NodeView(n.id, n.index, gpus, threads, n.free_memory_mb - part.memory_mb)
             nodes.append(n)
         out.append(HostView(h.id, h.hostname, h.status, tuple(nodes)))
     return out
