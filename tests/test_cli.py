@@ -120,3 +120,44 @@ def test_betas_open_and_close_from_the_cli(cli):
     assert re.search(r"^gpu-beta\s+open", cli("betas", "list").stdout, re.M)
     cli("betas", "close", "gpu-beta")
     assert cli("betas", "close", "no-such-beta", ok=False).returncode == 1
+
+
+def test_hosts_and_capacity_from_the_cli(cli, tmp_path):
+    from cloudapi.services.demo_hosts import describe
+
+    path = tmp_path / "host.json"
+    path.write_text(json.dumps(describe("gpu-7.us-east", None)))
+    out = cli("hosts", "add", str(path), "--region", "us-east").stdout
+    assert out.strip() == "added gpu-7.us-east (us-east): 2 NUMA nodes, 8 GPUs"
+    again = cli("hosts", "add", str(path), "--region", "us-east", ok=False)
+    assert again.returncode == 1 and "already registered" in again.stderr
+    assert re.search(r"^gpu-7.us-east\s+us-east\s+active\s+.*node0:4/4 node1:4/4",
+                     cli("hosts", "list").stdout, re.M)  # fmt: skip
+    table = cli("capacity").stdout.splitlines()
+    assert re.match(r"us-east\s+gpu-7.us-east\s+active\s+8\s+0\s+8\s+8\s+4\s+2\s+2$", table[1])
+    cli("hosts", "set-status", "gpu-7.us-east", "maintenance")
+    assert re.search(r"gpu-7.us-east\s+maintenance\s+8\s+0\s+8\s+0\s+0\s+0\s+0$",
+                     cli("capacity").stdout, re.M)  # fmt: skip
+    assert cli("hosts", "set-status", "nope", "active", ok=False).returncode == 1
+    assert cli("hosts", "set-status", "gpu-7.us-east", "asleep", ok=False).returncode == 2
+    path.write_text("{not json")
+    assert "not JSON" in cli("hosts", "add", str(path), ok=False).stderr
+
+
+def test_hosts_discover_reads_a_sysfs_tree(cli, tmp_path):
+    from tests.support.sysfs import FakeSysfs
+
+    root = tmp_path / "root"
+    FakeSysfs(root).node(0, cpus="0-3", mem_kb=64 * 1024 * 1024).gpu(
+        "0000:3b:00.0", numa=0, group=24, functions=["0000:3b:00.0", "0000:3b:00.1"]
+    ).build()
+    out = cli("hosts", "discover", "--sysfs", str(root), "--hostname", "h1",
+              "--region", "us-east").stdout  # fmt: skip
+    found = json.loads(out)
+    assert found["hostname"] == "h1" and found["region"] == "us-east"
+    assert [g["iommu_functions"] for g in found["gpus"]] == [["0000:3b:00.0", "0000:3b:00.1"]]
+    path = tmp_path / "h1.json"
+    path.write_text(out)
+    assert "1 NUMA nodes, 1 GPUs" in cli("hosts", "add", str(path)).stdout
+    missing = cli("hosts", "discover", "--sysfs", str(tmp_path / "nowhere"), ok=False)
+    assert missing.returncode == 1 and "Error" in missing.stderr
