@@ -49,7 +49,10 @@ class Database:
         self.url = url
         kwargs = {"echo": echo}
         if url.startswith("postgresql"):
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # No pre-ping: it costs a round trip on every checkout, and the hot path (token
+            # lookup) is one query; a connection dropped by a server restart is
+            # invalidated on its first error and replaced.
+            kwargs.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         self.engine = create_engine(url, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:

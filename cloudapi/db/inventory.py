@@ -42,7 +42,10 @@ class NumaNode(Base):
     __tablename__ = "numa_nodes"
     __table_args__ = (
         UniqueConstraint("host_id", "node"),
-        Index("ix_numa_nodes_free", "gpus_free", "threads_free", "memory_free_mb"),
+        # Matches the candidate query's ORDER BY, so best-fit nodes come off the index top.
+        Index(
+            "ix_numa_nodes_free", "gpus_free", "threads_free", "memory_free_mb", "host_id", "node"
+        ),  # fmt: skip
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

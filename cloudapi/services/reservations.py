@@ -36,10 +36,12 @@ def _candidate_hosts(session, region_id, req):
         select(NumaNode.host_id)
         .join(Host, Host.id == NumaNode.host_id)
         .where(*active, *_fits(req))
+        # Ascending free amounts = best fit first (the request's size is the same for all
+        # rows); plain columns so that ix_numa_nodes_free yields this order without a sort.
         .order_by(
-            NumaNode.gpus_free - req.gpus,
-            NumaNode.threads_free - req.vcpus,
-            NumaNode.memory_free_mb - req.memory_mb,
+            NumaNode.gpus_free,
+            NumaNode.threads_free,
+            NumaNode.memory_free_mb,
             NumaNode.host_id,
             NumaNode.node,
         )

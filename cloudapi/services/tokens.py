@@ -2,12 +2,10 @@
 
 import hashlib
 import secrets
+from datetime import datetime
 
-from sqlalchemy import bindparam, literal, select, union_all
-
-from cloudapi.db.accounts import Account, AccountTag, Token
+from cloudapi.db.accounts import Token
 from cloudapi.db.base import utcnow
-from cloudapi.db.betas import AccountBeta
 
 AREAS = frozenset(
     "account databases domains events firewall images ips linodes lke longview "
@@ -55,46 +53,61 @@ def create(session, *, account_id=None, is_admin=False, scopes="*", label=""):
     return token
 
 
-_LOOKUP = (
-    select(
-        Token.id, Token.account_id, Token.is_admin, Token.scopes, Token.expiry,
-        Account.username, Account.email,
-    )
-    .outerjoin(Account, Account.id == Token.account_id)
-    .where(Token.token_hash == bindparam("digest"))
-)  # fmt: skip
-_LABELS = union_all(
-    select(literal("tag").label("kind"), AccountTag.tag.label("name")).where(
-        AccountTag.account_id == bindparam("account_id")
-    ),
-    select(literal("beta"), AccountBeta.beta_id).where(
-        AccountBeta.account_id == bindparam("account_id")
-    ),
-)
+# One round trip: the token, its account, and one row per tag or beta enrollment.
+_LOOKUP_SQL = """
+SELECT t.id, t.account_id, t.is_admin, t.scopes, t.expiry, a.username, a.email,
+       l.kind, l.name
+FROM tokens t
+LEFT JOIN accounts a ON a.id = t.account_id
+LEFT JOIN (SELECT account_id, 'tag' AS kind, tag AS name FROM account_tags
+           UNION ALL
+           SELECT account_id, 'beta' AS kind, beta_id AS name FROM account_betas) l
+       ON l.account_id = t.account_id
+WHERE t.token_hash = {param}
+"""
 
 
 def lookup(database, token: str):
     """Return the principal fields for a live token, or None.
 
-    Runs on every authenticated request, so it is two indexed Core queries on one
-    pooled connection, with no ORM identity map to build: the token with its account,
-    then the account's tags and beta enrollments (what feature flags are evaluated on).
+    This runs on every authenticated request, so it is one hand-written, indexed query
+    on a pooled DBAPI connection: no SQL compilation, no ORM, no per-row objects. It reads
+    the account's tags and beta enrollments each time, so a new tag counts on the next
+    request; its cost does not grow with the number of instances, tokens or accounts.
     """
-    with database.engine.connect() as conn:
-        row = conn.execute(_LOOKUP, {"digest": digest(token)}).first()
-        if row is None or (row.expiry is not None and row.expiry <= utcnow()):
-            return None
-        labels = {"tag": [], "beta": []}
-        if row.account_id is not None:
-            for kind, name in conn.execute(_LABELS, {"account_id": row.account_id}):
-                labels[kind].append(name)
+    sql = _LOOKUP_SQL.format(param="?" if database.is_sqlite else "%s")
+    raw = database.engine.raw_connection()
+    driver = raw.driver_connection
+    try:
+        # Autocommit for this one read: no BEGIN and no ROLLBACK round trips around it.
+        if not database.is_sqlite:
+            driver.autocommit = True
+        cursor = driver.cursor()
+        cursor.execute(sql, (digest(token),))
+        rows = cursor.fetchall()
+        cursor.close()
+    finally:
+        if not database.is_sqlite:
+            driver.autocommit = False
+        raw.close()
+    if not rows:
+        return None
+    token_id, account_id, is_admin, scopes, expiry, username, email = rows[0][:7]
+    if isinstance(expiry, str):  # SQLite hands back text
+        expiry = datetime.fromisoformat(expiry)
+    if expiry is not None and expiry <= utcnow():
+        return None
+    labels = {"tag": [], "beta": []}
+    for *_, kind, name in rows:
+        if kind is not None:
+            labels[kind].append(name)
     return {
-        "token_id": row.id,
-        "account_id": row.account_id,
-        "username": row.username or "admin",
-        "email": row.email or "",
+        "token_id": token_id,
+        "account_id": account_id,
+        "username": username or "admin",
+        "email": email or "",
         "tags": tuple(sorted(labels["tag"])),
         "betas": tuple(sorted(labels["beta"])),
-        "scopes": frozenset(row.scopes.split()),
-        "is_admin": row.is_admin,
+        "scopes": frozenset(scopes.split()),
+        "is_admin": bool(is_admin),
     }

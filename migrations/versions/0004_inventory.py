@@ -59,7 +59,9 @@ def upgrade():
     )
     with op.batch_alter_table("numa_nodes", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_numa_nodes_free", ["gpus_free", "threads_free", "memory_free_mb"], unique=False
+            "ix_numa_nodes_free",
+            ["gpus_free", "threads_free", "memory_free_mb", "host_id", "node"],
+            unique=False,
         )
         batch_op.create_index(batch_op.f("ix_numa_nodes_host_id"), ["host_id"], unique=False)
 
