@@ -6,6 +6,7 @@ DEFAULTS = {
     # None means "a SQLite file in the app's instance folder", resolved by create_app.
     "DATABASE_URL": None,
     "CATALOG_TTL": 30.0,
+    "AUTH_CACHE_SECONDS": 1.0,
     "SQL_ECHO": False,
     # Feature flags. No UNLEASH_URL: the embedded default (flags/ plus state in our DB).
     "UNLEASH_URL": None,
@@ -28,6 +29,7 @@ def _flag(value):
 
 _CASTS = {
     "CATALOG_TTL": float,
+    "AUTH_CACHE_SECONDS": float,
     "SQL_ECHO": _flag,
     "UNLEASH_REFRESH_INTERVAL": int,
     "UNLEASH_REQUEST_TIMEOUT": int,

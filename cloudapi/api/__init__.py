@@ -3,7 +3,16 @@
 from flask import Blueprint
 
 from cloudapi import features
-from cloudapi.api import account, admin, admin_flags, admin_hosts, betas, catalog, linodes
+from cloudapi.api import (
+    account,
+    admin,
+    admin_flags,
+    admin_hosts,
+    betas,
+    catalog,
+    linodes,
+    principals,
+)
 from cloudapi.api.auth import load_principal
 from cloudapi.api.context import principal
 from cloudapi.errors import Unauthorized
@@ -19,6 +28,7 @@ def _customer_or_anonymous():
 
 def init_app(app):
     features.init_app(app)
+    principals.init_app(app)
     v4 = Blueprint("v4", __name__, url_prefix="/v4")
     v4.before_request(_customer_or_anonymous)
     for module in (catalog, linodes, account, betas):

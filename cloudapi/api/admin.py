@@ -1,9 +1,10 @@
 """Admin endpoints: reached only with an admin token."""
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from cloudapi.api.auth import admin_required, load_principal
 from cloudapi.api.context import body, database
+from cloudapi.api.principals import forget_account
 from cloudapi.errors import ApiError, NotFound
 from cloudapi.services import accounts
 
@@ -22,7 +23,9 @@ def _account_json(a):
 def _change(fn, *args):
     with database().transaction() as session:
         try:
-            return _account_json(fn(session, *args))
+            changed = _account_json(fn(session, *args))
+            forget_account(current_app, changed["id"])
+            return changed
         except accounts.AccountError as exc:
             if "no account" in str(exc):
                 raise NotFound() from None

@@ -6,7 +6,6 @@ from functools import wraps
 from flask import current_app, g, request
 
 from cloudapi.errors import NOT_AUTHORIZED, Unauthorized
-from cloudapi.services import tokens
 
 ANONYMOUS = None
 
@@ -43,8 +42,7 @@ def load_principal():
     g.principal = ANONYMOUS
     if token is None:
         return
-    database = current_app.extensions["cloudapi.db"]
-    found = tokens.lookup(database, token) if token else None
+    found = current_app.extensions["cloudapi.principals"].lookup(token) if token else None
     if found is None:
         raise Unauthorized()
     g.principal = Principal(**found)

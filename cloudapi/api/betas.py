@@ -1,11 +1,12 @@
 """Betas, as Linode shows early access: /betas and /account/betas."""
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from cloudapi.api import render
 from cloudapi.api.auth import customer_required
 from cloudapi.api.context import body, database, principal
 from cloudapi.api.pagination import page_request, paginate_list
+from cloudapi.api.principals import forget_account
 from cloudapi.errors import ApiError
 from cloudapi.services import betas
 
@@ -49,4 +50,5 @@ def enroll():
     if unknown:
         raise ApiError(unknown)
     betas.enroll(database(), principal().account_id, doc.get("id"))
+    forget_account(current_app, principal().account_id)
     return {}

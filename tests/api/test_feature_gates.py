@@ -228,3 +228,26 @@ def test_enrollment_needs_account_write_scope(client, make_account):
         client.post("/v4/account/betas", json={"id": "gpu-beta"}, headers=headers).status_code
         == 401
     )
+
+
+def test_a_tag_added_elsewhere_applies_within_the_auth_cache(client, customer, db):
+    """Another process (the CLI here) tags the account: seen within AUTH_CACHE_SECONDS."""
+    from cloudapi.services import accounts
+
+    account_id, headers = customer
+    assert gpu_visible(client, headers) == set()
+    with db.transaction() as session:
+        accounts.tag(session, account_id, "employee")
+    took = wait_until(lambda: gpu_visible(client, headers) == GPU_IDS, timeout=3.0)
+    assert took <= 1.0 + 0.5  # AUTH_CACHE_SECONDS (1 s) plus polling
+
+
+def test_without_the_auth_cache_a_tag_applies_on_the_next_request(make_app, make_account, db):
+    from cloudapi.services import accounts
+
+    client = make_app(AUTH_CACHE_SECONDS=0).test_client()
+    account_id, headers = make_account()
+    assert gpu_visible(client, headers) == set()
+    with db.transaction() as session:
+        accounts.tag(session, account_id, "employee")
+    assert gpu_visible(client, headers) == GPU_IDS
