@@ -12,8 +12,8 @@ from cloudapi.services import instances
 bp = Blueprint("linodes", __name__)
 
 
-def _render(instance):
-    snap = snapshot()
+def _render(instance, snap=None):
+    snap = snap or snapshot()
     region = snap.regions.get(instance.region_id)
     site_type = region.site_type if region is not None else "core"
     return render.instance(instance, snap.types[instance.type_id], site_type)
@@ -27,7 +27,8 @@ def list_instances():
         items, page, pages, results = instances.listing(
             session, principal().account_id, flt, page_request()
         )
-        return envelope([_render(i) for i in items], page, pages, results)
+        snap = snapshot()
+        return envelope([_render(i, snap) for i in items], page, pages, results)
 
 
 @bp.post("/linode/instances")
