@@ -150,18 +150,19 @@ def tokens_group():
 @tokens_group.command("create")
 @click.option("--account", "account_id", type=int, help="The account the token acts for.")
 @click.option("--admin", is_flag=True, help="Create an admin token instead.")
+@click.option("--host", help="Create a host agent's token for HOST (reaches /internal only).")
 @click.option("--scopes", default="*", show_default=True, help='e.g. "linodes:read_only"')
 @click.option("--label", default="")
-def tokens_create(account_id, admin, scopes, label):
+def tokens_create(account_id, admin, host, scopes, label):
     """Create a token and print it (it cannot be shown again)."""
-    if admin == (account_id is not None):
-        raise click.UsageError("give exactly one of --account ID or --admin")
+    if [account_id is not None, admin, host is not None].count(True) != 1:
+        raise click.UsageError("give exactly one of --account ID, --admin or --host HOST")
 
     def make(session):
         if account_id is not None:
             accounts.get(session, account_id)
         return tokens.create(
-            session, account_id=account_id, is_admin=admin, scopes=scopes, label=label
+            session, account_id=account_id, is_admin=admin, host=host, scopes=scopes, label=label
         )
 
     click.echo(_in_transaction(make))

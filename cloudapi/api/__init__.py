@@ -10,6 +10,7 @@ from cloudapi.api import (
     admin_hosts,
     betas,
     catalog,
+    internal,
     linodes,
     principals,
 )
@@ -19,10 +20,10 @@ from cloudapi.errors import Unauthorized
 
 
 def _customer_or_anonymous():
-    """Load the caller; admin tokens are not customer credentials."""
+    """Load the caller; admin and host tokens are not customer credentials."""
     load_principal()
     caller = principal()
-    if caller is not None and caller.is_admin:
+    if caller is not None and not caller.is_customer:
         raise Unauthorized()
 
 
@@ -37,3 +38,4 @@ def init_app(app):
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(admin_flags.bp, url_prefix="/admin")
     app.register_blueprint(admin_hosts.bp, url_prefix="/admin")
+    app.register_blueprint(internal.bp, url_prefix="/internal")

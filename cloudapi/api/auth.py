@@ -20,6 +20,11 @@ class Principal:
     betas: tuple
     scopes: frozenset
     is_admin: bool
+    host: str | None = None
+
+    @property
+    def is_customer(self):
+        return self.account_id is not None
 
     def allows(self, area, write):
         if "*" in self.scopes:
@@ -55,7 +60,7 @@ def customer_required(area, write=False):
         @wraps(view)
         def wrapper(*args, **kwargs):
             principal = g.get("principal")
-            if principal is None or principal.is_admin:
+            if principal is None or not principal.is_customer:
                 raise Unauthorized()
             if area is not None and not principal.allows(area, write):
                 raise Unauthorized(NOT_AUTHORIZED)
@@ -74,6 +79,19 @@ def admin_required(view):
     def wrapper(*args, **kwargs):
         principal = g.get("principal")
         if principal is None or not principal.is_admin:
+            raise Unauthorized()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def host_required(view):
+    """Require a host agent's token."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        principal = g.get("principal")
+        if principal is None or principal.host is None:
             raise Unauthorized()
         return view(*args, **kwargs)
 

@@ -49,6 +49,8 @@ class Token(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A host agent's credential: reaches /internal only, for jobs of this host.
+    host: Mapped[str | None] = mapped_column(String(253))
     scopes: Mapped[str] = mapped_column(String(512), default="*")
     label: Mapped[str] = mapped_column(String(100), default="")
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.instances import Instance, InstanceTag
+from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event, Job
 from cloudapi.domain import lifecycle, placement
 from cloudapi.errors import ApiError, NotFound
@@ -79,12 +80,20 @@ def listing(session, account_id, flt, page_req):
     return list(items), page, pages, results
 
 
+def queue_of(session, instance):
+    """The agent queue for an instance's jobs: its GPU host, or its region's shared pool."""
+    if instance.host_id is not None:
+        return session.get(Host, instance.host_id).hostname
+    return f"pool.{instance.region_id}"
+
+
 def _record(session, instance, action, principal, payload=None):
     """Write the job for the host agent and the event the customer sees."""
     job = Job(
         id=str(uuid.uuid4()),
         instance_id=instance.id,
         action=action,
+        host=queue_of(session, instance),
         payload={"instance_id": instance.id, "type": instance.type_id, **(payload or {})},
     )
     session.add(job)
@@ -165,6 +174,7 @@ def _write_create(database, principal, plan, data):
                 instance.label = f"linode{instance.id}"
                 _unique_label_guard(session)
             payload = _create_payload(data, data.get("booted", data.get("image") is not None))
+            payload.update(label=instance.label, specs=_specs(plan), placement=None)
             if plan.gpus:
                 payload.update(_reserve(session, instance, plan))
             _record(session, instance, "create", principal, payload)
@@ -181,8 +191,13 @@ def _reserve(session, instance, plan):
     except placement.NoCapacity as exc:
         reason = f"No capacity for {plan.id} in {instance.region_id}: {exc.reason}"
         raise ApiError.field("type", reason) from None
-    return {"numa_affinity": instance.numa_affinity, "host": host.hostname,
-            "nodes": len(chosen.parts)}  # fmt: skip
+    return {"numa_affinity": instance.numa_affinity,
+            "placement": reservations.describe(session, chosen, host)}  # fmt: skip
+
+
+def _specs(plan):
+    return {"vcpus": plan.vcpus, "memory_mb": plan.memory, "disk_mb": plan.disk,
+            "gpus": plan.gpus}  # fmt: skip
 
 
 def _create_payload(data, booted):

@@ -137,6 +137,30 @@ def reserve(session, instance, plan, affinity):
     return chosen, host
 
 
+def describe(session, chosen, host):
+    """The placement as the host agent needs it (docs/jobs.md): nodes, threads, GPUs."""
+    gpu_rows = {g.id: g for g in session.scalars(select(Gpu).where(Gpu.id.in_(chosen.gpu_ids)))}
+    nodes = {n.id: n for n in session.scalars(select(NumaNode).where(
+        NumaNode.id.in_([p.node_id for p in chosen.parts])))}  # fmt: skip
+    parts = [
+        {
+            "node": nodes[p.node_id].node,
+            "threads": list(p.threads),
+            "memory_mb": p.memory_mb,
+            "gpus": [
+                {
+                    "pci_address": gpu_rows[g].pci_address,
+                    "iommu_functions": list(gpu_rows[g].iommu_functions),
+                }
+                for g in p.gpu_ids
+            ],  # fmt: skip
+        }
+        for p in chosen.parts
+    ]
+    hugepages = all(nodes[p.node_id].hugepages_1g * 1024 >= p.memory_mb for p in chosen.parts)
+    return {"host": host.hostname, "hugepages_1g": hugepages, "nodes": parts}
+
+
 def release(session, instance_id):
     """Give back what an instance holds. Safe to repeat: each allocation is released once."""
     allocations = session.scalars(

@@ -36,16 +36,20 @@ def parse_scopes(text: str) -> str:
     return "*" if "*" in parts else " ".join(sorted(set(parts)))
 
 
-def create(session, *, account_id=None, is_admin=False, scopes="*", label=""):
-    """Add a token row to the session; return the token, which is never stored."""
-    if is_admin == (account_id is not None):
-        raise ValueError("a token belongs to an account or is an admin token, not both")
+def create(session, *, account_id=None, is_admin=False, host=None, scopes="*", label=""):
+    """Add a token row to the session; return the token, which is never stored.
+
+    A token is exactly one of: an account's, an admin's, or a host agent's (`host`).
+    """
+    if [account_id is not None, is_admin, host is not None].count(True) != 1:
+        raise ValueError("a token is for an account, an admin or a host: exactly one")
     token = secrets.token_hex(32)
     session.add(
         Token(
             token_hash=digest(token),
             account_id=account_id,
             is_admin=is_admin,
+            host=host,
             scopes=parse_scopes(scopes),
             label=label,
         )
@@ -55,7 +59,7 @@ def create(session, *, account_id=None, is_admin=False, scopes="*", label=""):
 
 # One round trip: the token, its account, and one row per tag or beta enrollment.
 _LOOKUP_SQL = """
-SELECT t.id, t.account_id, t.is_admin, t.scopes, t.expiry, a.username, a.email,
+SELECT t.id, t.account_id, t.is_admin, t.scopes, t.expiry, a.username, a.email, t.host,
        l.kind, l.name
 FROM tokens t
 LEFT JOIN accounts a ON a.id = t.account_id
@@ -92,7 +96,7 @@ def lookup(database, token: str):
         raw.close()
     if not rows:
         return None
-    token_id, account_id, is_admin, scopes, expiry, username, email = rows[0][:7]
+    token_id, account_id, is_admin, scopes, expiry, username, email, host = rows[0][:8]
     if isinstance(expiry, str):  # SQLite hands back text
         expiry = datetime.fromisoformat(expiry)
     if expiry is not None and expiry <= utcnow():
@@ -104,10 +108,11 @@ def lookup(database, token: str):
     return {
         "token_id": token_id,
         "account_id": account_id,
-        "username": username or "admin",
+        "username": username or ("admin" if is_admin else f"agent:{host}"),
         "email": email or "",
         "tags": tuple(sorted(labels["tag"])),
         "betas": tuple(sorted(labels["beta"])),
         "scopes": frozenset(scopes.split()),
         "is_admin": bool(is_admin),
+        "host": host,
     }

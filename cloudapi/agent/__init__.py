@@ -1,0 +1,1 @@
+"""Host agent: turns jobs from the API into libvirt domains."""

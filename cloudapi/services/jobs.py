@@ -1,0 +1,86 @@
+"""Host agents' reports: a job's progress moves its event and its instance's status."""
+
+from marshmallow import fields, validate
+
+from cloudapi.db.base import utcnow
+from cloudapi.db.instances import Instance
+from cloudapi.db.jobs import Event, Job
+from cloudapi.errors import ApiError, NotFound
+from cloudapi.schemas import RequestSchema, StrictInteger, load
+from cloudapi.services import reservations
+
+# While a job runs, the statuses its instance may pass through; then where it ends up.
+INTERMEDIATE = {
+    "create": {"provisioning", "booting"},
+    "boot": {"booting"},
+    "reboot": {"rebooting", "booting"},
+    "shutdown": {"shutting_down"},
+    "delete": set(),
+}
+FINISHED = {"boot": "running", "reboot": "running", "shutdown": "offline"}
+FAILED = {"create": "offline", "boot": "offline", "reboot": "offline", "shutdown": "running"}
+
+
+class ProgressSchema(RequestSchema):
+    status = fields.String(
+        required=True, validate=validate.OneOf(["started", "finished", "failed"])
+    )
+    percent_complete = StrictInteger(validate=validate.Range(min=0, max=100))
+    instance_status = fields.String(validate=validate.Length(max=32))
+    message = fields.String(validate=validate.Length(max=1024))
+
+
+def progress(database, host, job_id, report):
+    """Apply one report from `host` about `job_id`. Reports after the end change nothing."""
+    data = load(ProgressSchema(), report)
+    with database.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound()
+        if job.host != host:
+            raise ApiError.reason("This job belongs to another host", 403)
+        if job.state in ("done", "error"):
+            return job.state
+        event = session.query(Event).filter(Event.job_id == job.id).one()
+        instance = session.get(Instance, job.instance_id)
+        live = instance.deleted_at is None
+        if data["status"] == "started":
+            _started(job, event, instance if live else None, data)
+        else:
+            _ended(session, job, event, instance if live else None, data)
+        if live:
+            instance.updated = utcnow()
+        return job.state
+
+
+def _started(job, event, instance, data):
+    job.state = "running"
+    event.status = "started"
+    event.percent_complete = max(event.percent_complete or 0, data.get("percent_complete", 0))
+    wanted = data.get("instance_status")
+    if wanted is not None and wanted not in INTERMEDIATE[job.action]:
+        raise ApiError.field("instance_status", f"Not a status a {job.action} passes through")
+    if instance is not None and wanted is not None:
+        instance.status = wanted
+
+
+def _ended(session, job, event, instance, data):
+    ok = data["status"] == "finished"
+    job.state = "done" if ok else "error"
+    event.status = "finished" if ok else "failed"
+    event.duration = float((utcnow() - event.created).total_seconds())
+    if ok:
+        event.percent_complete = 100
+    else:
+        event.message = data.get("message") or f"{job.action} failed"
+    if instance is None:
+        return
+    if ok:
+        booted = job.payload.get("booted", True)
+        final = FINISHED.get(job.action) or ("running" if booted else "offline")
+    else:
+        final = FAILED[job.action]
+        if job.action == "create":  # a failed create gives its GPUs back
+            reservations.release(session, instance.id)
+            instance.host_id = None
+    instance.status = final
