@@ -1,6 +1,7 @@
 """The application factory."""
 
 import os
+import secrets
 
 from flask import Flask
 
@@ -22,6 +23,15 @@ def create_app(config=None):
         path = os.path.join(app.instance_path, "cloudapi.sqlite")
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
 
+    if not app.config["BROKER_URL"]:
+        from cloudapi.jobs import broker
+
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["BROKER_URL"] = broker.default_url(app.instance_path)
+    if not app.config["AGENT_STATE_DIR"]:
+        app.config["AGENT_STATE_DIR"] = os.path.join(app.instance_path, "agents")
+    app.secret_key = app.config.get("SECRET_KEY") or _instance_secret(app)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
     database = Database(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"])
     app.extensions["cloudapi.db"] = database
     app.extensions["cloudapi.catalog"] = Catalog(database, ttl=app.config["CATALOG_TTL"])
@@ -34,3 +44,15 @@ def create_app(config=None):
 
     api.init_app(app)
     return app
+
+
+def _instance_secret(app):
+    """A secret key kept in the instance folder, shared by every worker on this machine."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    path = os.path.join(app.instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    with open(path) as src:
+        return src.read().strip()

@@ -1,6 +1,7 @@
 """The `cloudapi` operator command."""
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -408,6 +409,61 @@ def capacity_cmd(region):
     with app.extensions["cloudapi.db"].reader() as session:
         report = capacity.report(session, app.extensions["cloudapi.catalog"].snapshot(), region)
     click.echo(capacity.table(report))
+
+
+# -- jobs: relay, agents, and everything together ------------------------------------------
+
+
+@main.command()
+@click.option("--poll", default=0.5, show_default=True, type=float, help="Seconds between polls.")
+def relay(poll):
+    """Relay unsent jobs from the outbox to the broker (BROKER_URL), forever."""
+    from cloudapi.jobs.relay import Relay
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s relay %(message)s")
+    app = _app()
+    Relay(app.extensions["cloudapi.db"], app.config["BROKER_URL"]).run_forever(poll=poll)
+
+
+@main.command()
+@click.option("--host", "hostname", required=True, help="The host (or pool.<region>) to serve.")
+@click.option("--api", "api_url", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--token", envvar="AGENT_TOKEN", help="The host's token (env AGENT_TOKEN).")
+@click.option("--boot-seconds", default=0.5, show_default=True, type=float)
+def agent(hostname, api_url, token, boot_seconds):
+    """Run the host agent for HOST: consume its jobs, run them, report progress."""
+    from cloudapi.agent.main import run_agent
+
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s agent {hostname} %(message)s")
+    app = _app()
+    if not token:
+        with app.extensions["cloudapi.db"].transaction() as session:
+            token = tokens.create(session, host=hostname, label=f"agent {hostname}")
+    state = Path(app.config["AGENT_STATE_DIR"]) / hostname
+    run_agent(hostname, api_url, token, app.config["BROKER_URL"], state, boot_seconds)
+
+
+@main.command("domain-xml")
+@click.argument("instance_id", type=int)
+def domain_xml(instance_id):
+    """Print the libvirt domain XML an agent built for INSTANCE_ID."""
+    root = Path(_app().config["AGENT_STATE_DIR"])
+    found = sorted(root.glob(f"*/domains/{instance_id}/domain.xml"))
+    if not found:
+        raise click.ClickException(f"no agent under {root} has a domain for {instance_id}")
+    click.echo(found[-1].read_text())
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def up(host, port, workers):
+    """Run the whole product: the API (gunicorn), a relay and one agent per host and pool."""
+    from cloudapi.services import stack
+
+    app = _app()
+    raise SystemExit(stack.run(app, host, port, workers))
 
 
 # -- demo ------------------------------------------------------------------------------

@@ -7,6 +7,18 @@ DEFAULTS = {
     "DATABASE_URL": None,
     "CATALOG_TTL": 30.0,
     "AUTH_CACHE_SECONDS": 1.0,
+    # Signs the admin console's session cookie; default: a key kept in the instance folder.
+    "SECRET_KEY": None,
+    "SESSION_COOKIE_SECURE": False,
+    # Front-end origins allowed to call the API from a browser (comma-separated).
+    "CORS_ORIGINS": "",
+    # Where jobs go: amqp://... (RabbitMQ) in production; None = an embedded broker file.
+    "BROKER_URL": None,
+    # Host agents: where they keep their state (None = <instance>/agents).
+    "AGENT_STATE_DIR": None,
+    # Linode's limits: requests/seconds per caller, and a stricter one for creating Linodes.
+    "RATE_LIMIT": "800/120",
+    "RATE_LIMIT_CREATE": "10/30",
     "SQL_ECHO": False,
     # Feature flags. No UNLEASH_URL: the embedded default (flags/ plus state in our DB).
     "UNLEASH_URL": None,
@@ -35,6 +47,7 @@ _CASTS = {
     "UNLEASH_REQUEST_TIMEOUT": int,
     "UNLEASH_DISABLE_METRICS": _flag,
     "FLAGS_ENABLED": _flag,
+    "SESSION_COOKIE_SECURE": _flag,
 }
 
 

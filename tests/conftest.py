@@ -40,7 +40,10 @@ def make_app(database_url):
     made = []
 
     def make(**config):
-        app = create_app({"DATABASE_URL": database_url, "TESTING": True, **config})
+        # Rate limits are tested on their own (test_edge.py); elsewhere they are off.
+        base = {"DATABASE_URL": database_url, "TESTING": True, "RATE_LIMIT": "off",
+                "RATE_LIMIT_CREATE": "off"}  # fmt: skip
+        app = create_app({**base, **config})
         app.test_client_class = CheckedClient
         made.append(app)
         return app

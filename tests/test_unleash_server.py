@@ -33,6 +33,13 @@ def employee_flag(unleash_server):
     assert response.status_code == 200, response.text
     response = server.admin("POST", f"{environment}/on")
     assert response.status_code == 200, response.text
+    # The server recomputes what its client API serves about once a second (a cached
+    # revision), so wait until the new flag is served before any SDK fetches it.
+    deadline = time.monotonic() + 15
+    while not any(f["name"] == FLAG and f["enabled"] and f["strategies"]
+                  for f in server.client_features()["features"]):  # fmt: skip
+        assert time.monotonic() < deadline, "the new flag never reached the client API"
+        time.sleep(0.2)
     return FLAG
 
 

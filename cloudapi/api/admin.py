@@ -1,19 +1,18 @@
 """Admin endpoints: reached only with an admin token."""
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 
-from cloudapi.api.auth import admin_required, load_principal
-from cloudapi.api.context import body, database
+from cloudapi.api import render
+from cloudapi.api.auth import admin_required, load_admin_principal
+from cloudapi.api.context import body, database, snapshot
 from cloudapi.api.principals import forget_account
 from cloudapi.errors import ApiError, NotFound
-from cloudapi.services import accounts
+from cloudapi.services import accounts, console
 
 bp = Blueprint("admin", __name__)
 
 
-@bp.before_request
-def _authenticate():
-    load_principal()
+bp.before_request(load_admin_principal)
 
 
 def _account_json(a):
@@ -35,8 +34,9 @@ def _change(fn, *args):
 @bp.get("/accounts")
 @admin_required
 def list_accounts():
+    search = request.args.get("search", "").strip()
     with database().reader() as session:
-        return {"data": [_account_json(a) for a in accounts.listing(session)]}
+        return {"data": [_account_json(a) for a in accounts.listing(session, search)]}
 
 
 @bp.post("/accounts")
@@ -70,3 +70,24 @@ def tag_account(account_id):
 @admin_required
 def untag_account(account_id, tag):
     return _change(accounts.untag, account_id, tag)
+
+
+@bp.post("/accounts/<int:account_id>/gpu-instances")
+@admin_required
+def bring_up_gpu_instance(account_id):
+    """The one button: a GPU instance for an account, with a root password shown once."""
+    doc = body()
+    made = console.bring_up(database(), snapshot(), account_id, doc)
+    instance, root_pass = made
+    return {
+        "instance": render.instance(instance, snapshot().types[instance.type_id]),
+        "root_pass": root_pass,
+        "account_id": account_id,
+    }
+
+
+@bp.get("/instances/<int:instance_id>")
+@admin_required
+def get_instance(instance_id):
+    with database().reader() as session:
+        return console.instance_view(session, instance_id)

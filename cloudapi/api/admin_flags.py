@@ -4,14 +4,14 @@ from dataclasses import asdict
 
 from flask import Blueprint, current_app
 
-from cloudapi.api.auth import admin_required, load_principal
+from cloudapi.api.auth import admin_required, load_admin_principal
 from cloudapi.api.context import database, principal
 from cloudapi.errors import ApiError, NotFound
 from cloudapi.flagging.admin import FlagError, flag_admin
 from cloudapi.services import betas
 
 bp = Blueprint("admin_flags", __name__)
-bp.before_request(load_principal)
+bp.before_request(load_admin_principal)
 
 
 def _admin():

@@ -2,13 +2,13 @@
 
 from flask import Blueprint, current_app, request
 
-from cloudapi.api.auth import admin_required, load_principal
+from cloudapi.api.auth import admin_required, load_admin_principal
 from cloudapi.api.context import body, database, snapshot
 from cloudapi.errors import ApiError, NotFound
 from cloudapi.services import capacity, hosts
 
 bp = Blueprint("admin_hosts", __name__)
-bp.before_request(load_principal)
+bp.before_request(load_admin_principal)
 
 
 def host_json(host):

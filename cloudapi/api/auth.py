@@ -1,11 +1,13 @@
 """Who is calling: bearer tokens, scopes, and the admin/customer split."""
 
+import hmac
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 
-from cloudapi.errors import NOT_AUTHORIZED, Unauthorized
+from cloudapi.errors import NOT_AUTHORIZED, ApiError, Unauthorized
+from cloudapi.services import tokens
 
 ANONYMOUS = None
 
@@ -50,6 +52,31 @@ def load_principal():
     found = current_app.extensions["cloudapi.principals"].lookup(token) if token else None
     if found is None:
         raise Unauthorized()
+    g.principal = Principal(**found)
+
+
+def load_admin_principal():
+    """Admin endpoints: a bearer token, or the console's session cookie plus its CSRF token.
+
+    The console (a browser) exchanges an admin token for a signed session cookie once, so
+    the token never sits in a URL or in page storage. Requests that change something must
+    echo the session's CSRF token in X-CSRF-Token.
+    """
+    if request.headers.get("Authorization"):
+        load_principal()
+        return
+    g.principal = ANONYMOUS
+    token_id = session.get("admin_token_id")
+    if token_id is None:
+        return
+    found = tokens.lookup_admin_by_id(current_app.extensions["cloudapi.db"], token_id)
+    if found is None:
+        session.clear()
+        return
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not hmac.compare_digest(sent, session.get("csrf_token", "")):
+            raise ApiError.reason("CSRF token missing or wrong", 403)
     g.principal = Principal(**found)
 
 

@@ -7,6 +7,7 @@ from cloudapi.api import render
 from cloudapi.api.auth import customer_required
 from cloudapi.api.context import body, database, features, principal, snapshot
 from cloudapi.api.pagination import envelope, page_request
+from cloudapi.errors import ApiError
 from cloudapi.services import instances
 
 bp = Blueprint("linodes", __name__)
@@ -34,7 +35,10 @@ def list_instances():
 @bp.post("/linode/instances")
 @customer_required("linodes", write=True)
 def create_instance():
-    created = instances.create(database(), snapshot(), principal(), features(), body())
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 128 and key.isprintable()):
+        raise ApiError.field("Idempotency-Key", "Must be 1-128 printable characters")
+    created = instances.create(database(), snapshot(), principal(), features(), body(), key)
     return _render(created)
 
 

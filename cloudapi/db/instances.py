@@ -64,3 +64,16 @@ class InstanceTag(Base):
         ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class IdempotencyKey(Base):
+    """A create made with an Idempotency-Key: the same key within 24 h returns it again."""
+
+    __tablename__ = "idempotency_keys"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

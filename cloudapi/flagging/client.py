@@ -22,7 +22,7 @@ from cloudapi.flagging.names import FEATURE_FLAGS
 
 log = logging.getLogger(__name__)
 
-MEMO_SECONDS = 1.0
+MEMO_SECONDS = 0.5
 MEMO_LIMIT = 50_000
 
 

@@ -64,5 +64,13 @@ def untag(session, account_id, name):
     return account
 
 
-def listing(session):
-    return list(session.scalars(select(Account).order_by(Account.id)))
+def listing(session, search=""):
+    """Accounts, optionally those whose id is `search` or whose email contains it."""
+    query = select(Account).order_by(Account.id)
+    if search:
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        condition = Account.email.like(f"%{escaped}%", escape="\\")
+        if search.isdigit():
+            condition = condition | (Account.id == int(search))
+        query = query.where(condition)
+    return list(session.scalars(query.limit(200)))

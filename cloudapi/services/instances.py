@@ -2,13 +2,14 @@
 
 import ipaddress
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import exists, func, literal, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cloudapi import filters
 from cloudapi.db.base import utcnow
-from cloudapi.db.instances import Instance, InstanceTag
+from cloudapi.db.instances import IdempotencyKey, Instance, InstanceTag
 from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event, Job
 from cloudapi.domain import lifecycle, placement
@@ -24,6 +25,7 @@ FILTERABLE = {
 }  # fmt: skip
 LABEL_TAKEN = "Label must be unique among your Linodes"
 RESERVE_ATTEMPTS = 10
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 _ADDRESS_BASE = ipaddress.IPv4Address("100.64.0.0")
 
 
@@ -121,8 +123,16 @@ def _unique_label_guard(session):
         raise ApiError.field("label", LABEL_TAKEN) from None
 
 
-def create(database, snapshot, principal, features, body):
-    """Validate a linode-create body, then write instance, job and event in one transaction."""
+def create(database, snapshot, principal, features, body, idempotency_key=None):
+    """Validate a linode-create body, then write instance, job and event in one transaction.
+
+    With an `idempotency_key`, a second create with the same key from the same account
+    within 24 hours creates nothing and returns the first one's instance.
+    """
+    if idempotency_key is not None:
+        earlier = _earlier(database, principal.account_id, idempotency_key)
+        if earlier is not None:
+            return earlier
     with database.reader() as session:
         schema = LinodeCreateSchema(
             catalog=snapshot,
@@ -135,9 +145,11 @@ def create(database, snapshot, principal, features, body):
     plan = snapshot.types[data["type"]]
     for _attempt in range(RESERVE_ATTEMPTS):
         try:
-            return _write_create(database, principal, plan, data)
+            return _write_create(database, principal, plan, data, idempotency_key)
         except reservations.Conflict:
             continue  # another create took the capacity we chose: place again
+        except DuplicateKey:
+            return _earlier(database, principal.account_id, idempotency_key)
     raise ApiError.field("type", "GPU capacity is busy in this region; try again")
 
 
@@ -146,7 +158,31 @@ def _is_retryable(exc):
     return code in ("40001", "40P01") or "database is locked" in str(exc.orig)
 
 
-def _write_create(database, principal, plan, data):
+class DuplicateKey(Exception):
+    """A concurrent create with the same Idempotency-Key committed first."""
+
+
+def _earlier(database, account_id, key):
+    with database.reader() as session:
+        found = session.get(IdempotencyKey, (account_id, key))
+        if found is None or found.created < utcnow() - IDEMPOTENCY_WINDOW:
+            return None
+        return session.get(Instance, found.instance_id)
+
+
+def _remember(session, instance, key):
+    stale = session.get(IdempotencyKey, (instance.account_id, key))
+    if stale is not None:  # older than the window: the key may be used again
+        session.delete(stale)
+        session.flush()
+    session.add(IdempotencyKey(account_id=instance.account_id, key=key, instance_id=instance.id))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise DuplicateKey() from None
+
+
+def _write_create(database, principal, plan, data, idempotency_key=None):
     """One attempt: instance, reservation, job and event in one transaction."""
     try:
         with database.transaction() as session:
@@ -178,6 +214,8 @@ def _write_create(database, principal, plan, data):
             if plan.gpus:
                 payload.update(_reserve(session, instance, plan))
             _record(session, instance, "create", principal, payload)
+            if idempotency_key is not None:
+                _remember(session, instance, idempotency_key)
         return instance
     except OperationalError as exc:
         if _is_retryable(exc):

@@ -116,3 +116,14 @@ def lookup(database, token: str):
         "is_admin": bool(is_admin),
         "host": host,
     }
+
+
+def lookup_admin_by_id(database, token_id):
+    """The principal fields of a live admin token, by its id (for console sessions)."""
+    with database.reader() as session:
+        tok = session.get(Token, token_id)
+        if tok is None or not tok.is_admin or (tok.expiry is not None and tok.expiry <= utcnow()):
+            return None
+        return {"token_id": tok.id, "account_id": None, "username": "admin", "email": "",
+                "tags": (), "betas": (), "scopes": frozenset(tok.scopes.split()),
+                "is_admin": True, "host": None}  # fmt: skip

@@ -75,7 +75,7 @@ def test_create_to_running_through_reports(client, customer, db, host_token):
     assert event()["status"] == "finished"
 
     client.post(f"{url}/shutdown", headers=headers)
-    shutdown = jobs_of(db, linode["id"])[-1]
+    (shutdown,) = [j for j in jobs_of(db, linode["id"]) if j.action == "shutdown"]
     report(client, agent, shutdown, status="finished")
     assert client.get(url, headers=headers).get_json()["status"] == "offline"
 

@@ -52,14 +52,27 @@ def cloudapi(env, *args):
     return proc.stdout
 
 
+def wait_served(server, name, enabled, timeout=15):
+    """Wait until the server's client API serves `name` in state `enabled` (it caches ~1 s)."""
+    deadline = time.monotonic() + timeout
+    while definitions.by_name(server.client_features()).get(name, {}).get("enabled") != enabled:
+        assert time.monotonic() < deadline, f"{name} never served as enabled={enabled}"
+        time.sleep(0.2)
+
+
+def toggle(server, name, enabled):
+    state = "on" if enabled else "off"
+    server.admin("POST", f"/projects/default/features/{name}/environments/development/{state}")
+    wait_served(server, name, enabled)
+
+
 @pytest.fixture
 def synced(unleash_server, app):
     """The session's server with flags/ pushed to it, the launch flag off."""
     env = flags_env(unleash_server, app.config["DATABASE_URL"])
     cloudapi(env, "flags", "sync")
-    unleash_server.admin(
-        "POST", f"/projects/default/features/{LAUNCH}/environments/development/off"
-    )
+    toggle(unleash_server, LAUNCH, False)
+    wait_served(unleash_server, str(Flag.GPU_EARLY_ACCESS), True)
     return env
 
 
@@ -72,7 +85,7 @@ def test_sync_creates_what_is_missing_and_flips_nothing(unleash_server, synced):
     assert served[str(Flag.GPU_EARLY_ACCESS)]["enabled"] is True
     assert len(served[str(Flag.GPU_EARLY_ACCESS)]["strategies"]) == 2
     # Turned on by hand on the server, a flag stays on through another sync.
-    unleash_server.admin("POST", f"/projects/default/features/{LAUNCH}/environments/development/on")
+    toggle(unleash_server, LAUNCH, True)
     cloudapi(env, "flags", "sync")
     assert definitions.by_name(unleash_server.client_features())[LAUNCH]["enabled"] is True
     listing = cloudapi(env, "flags", "list")
@@ -81,10 +94,7 @@ def test_sync_creates_what_is_missing_and_flips_nothing(unleash_server, synced):
 
 @pytest.mark.parametrize("launched", [False, True])
 def test_server_and_bootstrap_answer_the_same(unleash_server, synced, launched):
-    toggle = "on" if launched else "off"
-    unleash_server.admin(
-        "POST", f"/projects/default/features/{LAUNCH}/environments/development/{toggle}"
-    )
+    toggle(unleash_server, LAUNCH, launched)
     remote = unleash_server.sdk_client()
     remote.initialize_client()
     doc = definitions.with_states(definitions.load(), {LAUNCH: launched})

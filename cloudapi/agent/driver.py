@@ -1,0 +1,130 @@
+"""What the agent asks of the hypervisor, and a simulated one that keeps its state on disk.
+
+A real driver would wrap libvirt (``virDomainDefineXML``, ``create``, ``shutdown``,
+``reboot``, ``destroy`` + ``undefine``). Every operation must be idempotent, because a job
+can run again after the agent was killed in the middle of it: defining a defined domain
+replaces its XML, starting a running one does nothing, and so on.
+"""
+
+import os
+import time
+from pathlib import Path
+from typing import Protocol
+
+DEFINED = "defined"
+RUNNING = "running"
+SHUT_OFF = "shut off"
+
+
+class DriverError(Exception):
+    """The hypervisor refused an operation; the message is reported as the job's failure."""
+
+
+class Driver(Protocol):
+    def define(self, instance_id: int, xml: str) -> None: ...
+
+    def start(self, instance_id: int) -> None: ...
+
+    def stop(self, instance_id: int) -> None: ...
+
+    def reboot(self, instance_id: int) -> None: ...
+
+    def destroy(self, instance_id: int) -> None: ...
+
+    def state(self, instance_id: int) -> str | None:
+        """``defined``, ``running``, ``shut off``, or None when there is no such domain."""
+
+    def xml(self, instance_id: int) -> str | None: ...
+
+
+class SimulatedDriver:
+    """Domains as folders: ``<state_dir>/<instance_id>/domain.xml`` and ``state``.
+
+    Each domain also has ``history``, one line per state change (``defined``,
+    ``running``, ``shut off``, ``destroyed``), so tests can count what happened.
+    ``boot_seconds`` is how long a start or reboot takes; other operations take a tenth.
+    """
+
+    def __init__(self, state_dir, boot_seconds=0.5):
+        self.root = Path(state_dir)
+        self.boot_seconds = boot_seconds
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _dir(self, instance_id):
+        return self.root / str(int(instance_id))
+
+    def _require(self, instance_id):
+        if self.state(instance_id) is None:
+            raise DriverError(f"domain linode{instance_id} is not defined")
+
+    def _set(self, instance_id, state):
+        folder = self._dir(instance_id)
+        _write_atomic(folder / "state", state)
+        with open(folder / "history", "a") as history:
+            history.write(state + "\n")
+
+    def _work(self, seconds):
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def define(self, instance_id, xml):
+        self._work(self.boot_seconds / 10)
+        folder = self._dir(instance_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomic(folder / "domain.xml", xml)
+        if self.state(instance_id) is None:
+            self._set(instance_id, DEFINED)
+
+    def start(self, instance_id):
+        self._require(instance_id)
+        if self.state(instance_id) == RUNNING:
+            return
+        self._work(self.boot_seconds)
+        self._set(instance_id, RUNNING)
+
+    def stop(self, instance_id):
+        self._require(instance_id)
+        if self.state(instance_id) != RUNNING:
+            return
+        self._work(self.boot_seconds / 10)
+        self._set(instance_id, SHUT_OFF)
+
+    def reboot(self, instance_id):
+        self._require(instance_id)
+        self._work(self.boot_seconds)
+        self._set(instance_id, RUNNING)
+
+    def destroy(self, instance_id):
+        folder = self._dir(instance_id)
+        if self.state(instance_id) is None:
+            return
+        self._work(self.boot_seconds / 10)
+        with open(folder / "history", "a") as history:
+            history.write("destroyed\n")
+        (folder / "state").unlink()
+        (folder / "domain.xml").unlink(missing_ok=True)
+
+    def state(self, instance_id):
+        try:
+            return (self._dir(instance_id) / "state").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def xml(self, instance_id):
+        try:
+            return (self._dir(instance_id) / "domain.xml").read_text()
+        except FileNotFoundError:
+            return None
+
+    def history(self, instance_id):
+        """The state changes of one domain, oldest first."""
+        try:
+            return (self._dir(instance_id) / "history").read_text().split("\n")[:-1]
+        except FileNotFoundError:
+            return []
+
+
+def _write_atomic(path, text):
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,70 @@
+"""Job progress, reported to the API: ``POST /internal/jobs/<job_id>/progress``.
+
+The body is ``{"status": "started" | "finished" | "failed", "percent_complete": ...,
+"instance_status": ..., "message": ...}`` (docs/jobs.md), sent with the host's token.
+"""
+
+import logging
+import time
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class ReportError(Exception):
+    """A report could not be delivered; the agent keeps the job and tries again later."""
+
+
+class Reporter:
+    """Posts job progress to the API with a host token.
+
+    Connection errors, timeouts and 5xx answers are retried ``retries`` times with a short
+    pause, then raise :class:`ReportError`. 404 (no such job) and 409 (the API refuses the
+    transition) are logged and dropped: retrying cannot help. Any other 4xx raises
+    :class:`ReportError` (a bad token or body: a person must look).
+    """
+
+    def __init__(self, api_url, token, timeout=10, retries=3, pause=0.5):
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.pause = pause
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def report(self, job_id, status, percent_complete=None, instance_status=None, message=None):
+        body = {"status": status}
+        if percent_complete is not None:
+            body["percent_complete"] = percent_complete
+        if instance_status is not None:
+            body["instance_status"] = instance_status
+        if message is not None:
+            body["message"] = message[:1024]
+        url = f"{self.api_url}/internal/jobs/{job_id}/progress"
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                answer = self.session.post(url, json=body, timeout=self.timeout)
+            except requests.RequestException as exc:
+                if last:
+                    raise ReportError(f"report {status} for job {job_id}: {exc}") from exc
+                time.sleep(self.pause * (attempt + 1))
+                continue
+            if answer.status_code < 400:
+                return
+            if answer.status_code in (404, 409):
+                log.warning(
+                    "report %s for job %s refused (%s): %s",
+                    status, job_id, answer.status_code, answer.text[:200],
+                )  # fmt: skip
+                return
+            if answer.status_code < 500 or last:
+                raise ReportError(
+                    f"report {status} for job {job_id}: HTTP {answer.status_code} "
+                    f"{answer.text[:200]}"
+                )
+            time.sleep(self.pause * (attempt + 1))
+
+    def close(self):
+        self.session.close()

@@ -1,0 +1,1 @@
+"""Jobs for host agents: the broker topology and the relay from the outbox to the broker."""

@@ -1,0 +1,118 @@
+"""CORS for listed front-end origins, Linode's rate limits, and idempotent creates."""
+
+import pytest
+
+from cloudapi.api.edge import Limiter, parse_limit
+from tests.support.rows import counts
+
+ORIGIN = "https://manager.example.com"
+BODY = {"type": "g6-nanode-1", "region": "us-east"}
+
+
+@pytest.fixture
+def edge_app(make_app):
+    return make_app(CORS_ORIGINS=f"{ORIGIN}, http://localhost:3000", RATE_LIMIT="5/60",
+                    RATE_LIMIT_CREATE="2/30")  # fmt: skip
+
+
+def test_preflight_for_a_listed_origin(edge_app):
+    client = edge_app.test_client()
+    response = client.options("/v4/linode/instances", headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type, x-filter",
+    })  # fmt: skip
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert all(h in allowed for h in ("authorization", "content-type", "x-filter"))
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    got = client.get("/v4/linode/types", headers={"Origin": ORIGIN})
+    assert got.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "X-RateLimit-Remaining" in got.headers["Access-Control-Expose-Headers"]
+
+
+def test_no_cors_for_other_origins(edge_app, app):
+    for client in (edge_app.test_client(), app.test_client()):  # app: no origins configured
+        response = client.options("/v4/linode/types", headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})  # fmt: skip
+        assert "Access-Control-Allow-Origin" not in response.headers
+        got = client.get("/v4/linode/types", headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in got.headers
+
+
+def test_rate_limit_headers_and_429(edge_app, make_account):
+    client = edge_app.test_client()
+    _, headers = make_account()
+    seen = []
+    for _ in range(5):
+        response = client.get("/v4/linode/instances", headers=headers)
+        assert response.status_code == 200
+        seen.append(int(response.headers["X-RateLimit-Remaining"]))
+    assert seen == [4, 3, 2, 1, 0]
+    assert response.headers["X-RateLimit-Limit"] == "5"
+    limited = client.get("/v4/linode/instances", headers=headers)
+    assert limited.status_code == 429
+    assert limited.get_json() == {"errors": [{"reason": "Too many requests"}]}
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    _, other = make_account()  # budgets are per caller
+    assert client.get("/v4/linode/instances", headers=other).status_code == 200
+
+
+def test_creates_have_a_stricter_limit(edge_app, make_account, db):
+    client = edge_app.test_client()
+    _, headers = make_account()
+    for _ in range(2):
+        assert client.post("/v4/linode/instances", json=BODY, headers=headers).status_code == 200
+    before = counts(db)
+    third = client.post("/v4/linode/instances", json=BODY, headers=headers)
+    assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
+    assert counts(db) == before
+
+
+def test_limiter_windows():
+    limiter = Limiter()
+    assert [limiter.hit("b", "c", 2, 10, now=100)[0] for _ in range(3)] == [True, True, False]
+    assert limiter.hit("b", "c", 2, 10, now=110) == (True, 1, 120)  # a new window
+    assert parse_limit("off") is None and parse_limit("10/30") == (10, 30)
+
+
+def test_idempotency_key_returns_the_first_create(client, customer, db):
+    _, headers = customer
+    keyed = {**headers, "Idempotency-Key": "retry-7f3a"}
+    first = client.post("/v4/linode/instances", json=BODY, headers=keyed)
+    before = counts(db)
+    again = client.post("/v4/linode/instances", json=BODY, headers=keyed)
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+    assert counts(db) == before
+    fresh = client.post("/v4/linode/instances", json=BODY,
+                        headers={**headers, "Idempotency-Key": "another"})  # fmt: skip
+    assert fresh.get_json()["id"] != first.get_json()["id"]
+    bad = client.post("/v4/linode/instances", json=BODY,
+                      headers={**headers, "Idempotency-Key": "x" * 200})  # fmt: skip
+    assert bad.status_code == 400 and bad.get_json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_idempotency_keys_are_per_account(client, make_account):
+    _, one = make_account()
+    _, two = make_account()
+    a = client.post("/v4/linode/instances", json=BODY, headers={**one, "Idempotency-Key": "k1"})
+    b = client.post("/v4/linode/instances", json=BODY, headers={**two, "Idempotency-Key": "k1"})
+    assert a.get_json()["id"] != b.get_json()["id"]
+
+
+@pytest.mark.slow
+def test_official_client_retries_a_429_and_creates_once(make_app, make_account, db):
+    """linode_api4 retries a create after a 429 (honouring Retry-After): one instance."""
+    from linode_api4 import LinodeClient
+
+    from tests.support.live import LiveServer
+
+    app = make_app(RATE_LIMIT_CREATE="1/2")
+    _, headers = make_account()
+    with LiveServer(app) as server:
+        sdk = LinodeClient(headers["Authorization"].split()[1], base_url=f"{server.url}/v4")
+        first = sdk.linode.instance_create("g6-nanode-1", "us-east")
+        second = sdk.linode.instance_create("g6-nanode-1", "us-east")  # 429, waits, retries
+        assert first.id != second.id
+        assert len(list(sdk.linode.instances())) == 2
+        sdk.session.close()
