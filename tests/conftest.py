@@ -8,6 +8,7 @@ from cloudapi.services import accounts, hosts, tokens
 from cloudapi.services.demo_hosts import describe
 from tests.support import databases, openapi
 from tests.support.live import LiveServer
+from tests.support.rabbit import rabbit  # noqa: F401 (a fixture: RabbitMQ per test)
 from tests.support.unleash import UnleashServer
 
 

@@ -66,3 +66,7 @@ class Gunicorn:
     def post(self, path, token, body):
         headers = {"Authorization": f"Bearer {token}"}
         return requests.post(f"{self.url}{path}", json=body, headers=headers, timeout=10)
+
+    def delete(self, path, token):
+        headers = {"Authorization": f"Bearer {token}"}
+        return requests.delete(f"{self.url}{path}", headers=headers, timeout=10)
