@@ -27,7 +27,6 @@ import http.client
 import json
 import os
 import platform
-import secrets
 import shutil
 import signal
 import socket
@@ -39,6 +38,8 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from cloudapi.db.migrate import throwaway_postgres, upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -60,37 +61,6 @@ def _normalise(url):
     if url.startswith("postgresql://"):
         return "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
-
-
-@contextlib.contextmanager
-def throwaway_database(admin_url):
-    """Create ``cloudapi_bench_<random>``; yield its URL; drop it after, even on error."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(_normalise(admin_url))
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    name = f"cloudapi_bench_{secrets.token_hex(6)}"
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    print(f"created database {name}", flush=True)
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-        print(f"dropped database {name}", flush=True)
-
-
-def migrate(url):
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["database_url"] = url
-    command.upgrade(cfg, "head")
 
 
 def seed(url, instances_wanted=SEED_INSTANCES):
@@ -721,10 +691,10 @@ def main(argv=None):
     results = []
     with (
         tempfile.TemporaryDirectory(prefix="cloudapi-bench-") as workdir,
-        throwaway_database(args.admin_url) as url,
+        throwaway_postgres(_normalise(args.admin_url), prefix="cloudapi_bench") as url,
     ):
         try:
-            migrate(url)
+            upgrade(url)
             token = seed(url)
             print(f"seeded 1 account, 1 token, {SEED_INSTANCES} instances", flush=True)
             auth = {"Authorization": f"Bearer {token}"}

@@ -24,8 +24,7 @@ import signal
 import statistics
 import sys
 import time
-import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,14 +50,14 @@ def _reexec_under_venv():
 
 _reexec_under_venv()
 
-from sqlalchemy import create_engine, event, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
 
 from cloudapi.api.auth import Principal  # noqa: E402
 from cloudapi.db import Database  # noqa: E402
 from cloudapi.db.base import utcnow  # noqa: E402
 from cloudapi.db.instances import Instance  # noqa: E402
 from cloudapi.db.inventory import Allocation, Gpu, Host, NumaNode  # noqa: E402
+from cloudapi.db.migrate import throwaway_postgres, upgrade  # noqa: E402
 from cloudapi.domain import lifecycle  # noqa: E402
 from cloudapi.domain.cpus import parse_cpulist  # noqa: E402
 from cloudapi.features import GPU_LINODES  # noqa: E402
@@ -72,36 +71,6 @@ def admin_url(url):
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
-
-
-@contextmanager
-def throwaway_database(admin):
-    """Create `cloudapi_placebench_<random>`, yield its URL, drop it (even on error)."""
-    admin = make_url(admin)
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    name = f"cloudapi_placebench_{uuid.uuid4().hex[:12]}"
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
-def migrate(url):
-    """What tests/support/databases.py migrate() does: alembic upgrade head."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.attributes["database_url"] = url
-    command.upgrade(cfg, "head")
-
-
-# --- filling -------------------------------------------------------------------------------
 
 
 class Shape:
@@ -280,7 +249,7 @@ class Size:
         self.statements, self.rows, self.largest = [], [], []
 
     def prepare(self):
-        migrate(self.url)
+        upgrade(self.url)
         with self.database.transaction() as session:
             account = accounts.create(session, "placebench@example.com")
             self.principal = Principal(
@@ -384,7 +353,8 @@ def main():
     with ExitStack() as stack:
         sizes = []
         for count in counts:
-            url = stack.enter_context(throwaway_database(admin_url(args.admin_url)))
+            admin = admin_url(args.admin_url)
+            url = stack.enter_context(throwaway_postgres(admin, prefix="cloudapi_placebench"))
             size = Size(count, url)
             stack.callback(size.close)
             size.prepare()

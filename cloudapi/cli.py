@@ -10,8 +10,6 @@ import click
 
 from cloudapi.services import accounts, tokens
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-
 
 def _app(flags=False):
     """The app as configured by the environment; flags only for commands that read them."""
@@ -22,17 +20,6 @@ def _app(flags=False):
 
 def _database():
     return _app().extensions["cloudapi.db"]
-
-
-def _alembic_config(url):
-    from alembic.config import Config
-
-    if not MIGRATIONS.is_dir():
-        raise click.ClickException(f"migrations not found at {MIGRATIONS}")
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["database_url"] = url
-    return cfg
 
 
 @click.group()
@@ -52,10 +39,13 @@ def db():
 @click.option("--revision", default="head", show_default=True)
 def upgrade(revision):
     """Migrate the database up (alembic upgrade)."""
-    from alembic import command
+    from cloudapi.db import migrate
 
     url = _app().config["DATABASE_URL"]
-    command.upgrade(_alembic_config(url), revision)
+    try:
+        migrate.upgrade(url, revision)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"database at {revision}: {_redact(url)}")
 
 
@@ -63,9 +53,9 @@ def upgrade(revision):
 @click.argument("revision")
 def downgrade(revision):
     """Migrate the database down to REVISION (e.g. base)."""
-    from alembic import command
+    from cloudapi.db import migrate
 
-    command.downgrade(_alembic_config(_app().config["DATABASE_URL"]), revision)
+    migrate.downgrade(_app().config["DATABASE_URL"], revision)
     click.echo(f"database at {revision}")
 
 

@@ -21,3 +21,8 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Now in UTC, naive and whole seconds: the precision Linode timestamps carry."""
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def precise_utcnow() -> datetime:
+    """Now in UTC, naive, with microseconds: for ordering rows written in the same second."""
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cloudapi.db.base import Base, utcnow
+from cloudapi.db.base import Base, precise_utcnow, utcnow
 
 
 class Job(Base):
@@ -21,7 +21,8 @@ class Job(Base):
     # Which host's queue the job goes to; set by placement once hosts exist.
     host: Mapped[str | None] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16), default="queued")
-    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Microseconds kept: the relay sends a host's jobs in this order (create before delete).
+    created: Mapped[datetime] = mapped_column(DateTime, default=precise_utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -1,16 +1,15 @@
 """Throwaway test databases: a SQLite file, and a PostgreSQL database made and dropped."""
 
 import os
-import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from cloudapi.db import migrate as migrations
+
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 # Tables that tests write, children first; the catalog (from migrations) is kept.
 MUTABLE_TABLES = ("events", "jobs", "allocations", "gpus", "instance_tags", "instances",
                   "numa_nodes", "hosts", "tokens", "account_tags", "account_betas", "accounts",
@@ -44,30 +43,16 @@ def postgres_database():
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 (any failure to connect means "absent")
-        engine.dispose()
-        missing_service(
-            f"PostgreSQL not reachable at {admin.host}:{admin.port}: {type(exc).__name__}"
-        )
-    name = f"cloudapi_test_{uuid.uuid4().hex[:12]}"
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
+        where = f"{admin.host}:{admin.port}"
+        missing_service(f"PostgreSQL not reachable at {where}: {type(exc).__name__}")
     finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+    with migrations.throwaway_postgres(admin_url(), prefix="cloudapi_test") as url:
+        yield url
 
 
 def migrate(url, revision="head"):
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["database_url"] = url
-    command.upgrade(cfg, revision)
-    return cfg
+    return migrations.upgrade(url, revision)
 
 
 def clean(database):
