@@ -39,7 +39,7 @@ def per_request(client, headers, n):
 
 def uncached_evaluation(flags, n):
     """Seconds per request that a memo miss costs: every GPU flag evaluated by the SDK."""
-    from cloudapi.api.auth import Principal
+    from cloudapi.principal import Principal
 
     who = Principal(1, 1, "bench", "", ("employee",), (), frozenset({"*"}), False)
     start = time.perf_counter()

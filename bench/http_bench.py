@@ -65,9 +65,9 @@ def _normalise(url):
 
 def seed(url, instances_wanted=SEED_INSTANCES):
     """Add one customer account with a token and `instances_wanted` instances; return the token."""
-    from cloudapi.api.auth import Principal
     from cloudapi.db import Database
     from cloudapi.features import FailClosed
+    from cloudapi.principal import Principal
     from cloudapi.services import accounts, instances, tokens
     from cloudapi.services.catalog import Catalog
 

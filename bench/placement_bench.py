@@ -52,7 +52,6 @@ _reexec_under_venv()
 
 from sqlalchemy import event, insert, text  # noqa: E402
 
-from cloudapi.api.auth import Principal  # noqa: E402
 from cloudapi.db import Database  # noqa: E402
 from cloudapi.db.base import utcnow  # noqa: E402
 from cloudapi.db.instances import Instance  # noqa: E402
@@ -61,6 +60,7 @@ from cloudapi.db.migrate import throwaway_postgres, upgrade  # noqa: E402
 from cloudapi.domain import lifecycle  # noqa: E402
 from cloudapi.domain.cpus import parse_cpulist  # noqa: E402
 from cloudapi.features import GPU_LINODES  # noqa: E402
+from cloudapi.principal import Principal  # noqa: E402
 from cloudapi.services import accounts, demo_hosts, instances  # noqa: E402
 from cloudapi.services.catalog import Catalog  # noqa: E402
 

@@ -5,12 +5,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
-from cloudapi.api.auth import Principal
 from cloudapi.db.instances import Instance, InstanceTag
 from cloudapi.db.inventory import Allocation, Gpu, NumaNode
 from cloudapi.db.jobs import Event, Job
 from cloudapi.errors import ApiError
 from cloudapi.features import GPU_LINODES
+from cloudapi.principal import Principal
 from cloudapi.services import instances
 from tests.support.inventory import check_invariants
 

@@ -1,38 +1,15 @@
 """Who is calling: bearer tokens, scopes, and the admin/customer split."""
 
 import hmac
-from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, g, request, session
 
 from cloudapi.errors import NOT_AUTHORIZED, ApiError, Unauthorized
+from cloudapi.principal import Principal
 from cloudapi.services import tokens
 
 ANONYMOUS = None
-
-
-@dataclass(frozen=True)
-class Principal:
-    token_id: int
-    account_id: int | None
-    username: str
-    email: str
-    tags: tuple
-    betas: tuple
-    scopes: frozenset
-    is_admin: bool
-    host: str | None = None
-
-    @property
-    def is_customer(self):
-        return self.account_id is not None
-
-    def allows(self, area, write):
-        if "*" in self.scopes:
-            return True
-        wanted = {f"{area}:read_write"} if write else {f"{area}:read_write", f"{area}:read_only"}
-        return bool(self.scopes & wanted)
 
 
 def bearer_token():

@@ -1,8 +1,8 @@
 """`cloudapi flags check`: what one account sees, and why."""
 
-from cloudapi.api.auth import Principal
 from cloudapi.flagging.context import context_for
 from cloudapi.flagging.names import FEATURE_FLAGS
+from cloudapi.principal import Principal
 from cloudapi.services import accounts
 from cloudapi.services.betas import enrolled
 

@@ -4,13 +4,13 @@ import secrets
 
 from sqlalchemy import select
 
-from cloudapi.api.auth import Principal
 from cloudapi.db.instances import Instance
 from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event
 from cloudapi.domain.rules import password_problem
 from cloudapi.errors import ApiError, NotFound
 from cloudapi.features import GPU_LINODES
+from cloudapi.principal import Principal
 from cloudapi.services import accounts, instances
 
 DEFAULT_IMAGE = "linode/ubuntu24.04"

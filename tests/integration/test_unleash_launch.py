@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from cloudapi.api.auth import Principal
 from cloudapi.flagging import definitions
 from cloudapi.flagging.caches import BootstrapCache
 from cloudapi.flagging.context import context_for
 from cloudapi.flagging.names import Flag
+from cloudapi.principal import Principal
 from tests.support.gunicorn import Gunicorn
 from tests.support.unleash import UnleashServer
 

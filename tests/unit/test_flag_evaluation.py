@@ -7,11 +7,11 @@ import pytest
 from UnleashClient import UnleashClient
 from UnleashClient.utils import InstanceAllowType
 
-from cloudapi.api.auth import Principal
 from cloudapi.flagging import definitions
 from cloudapi.flagging.caches import BootstrapCache
 from cloudapi.flagging.context import context_for, delimited
 from cloudapi.flagging.names import FEATURE_FLAGS, Flag
+from cloudapi.principal import Principal
 
 FLAGS_FILE = Path(__file__).resolve().parents[2] / "flags" / "features.json"
 
