@@ -66,12 +66,24 @@ def test_client_features_list_the_flag(unleash_server, employee_flag):
     assert constraint["values"] == [",employee,"]
 
 
+def started_and_seeing(client, flag, timeout=10):
+    """Start `client` and wait until it has fetched `flag`.
+
+    The server caches what its client API serves per query for about a second, so a
+    client's first fetch right after a change can still be the previous revision.
+    """
+    client.initialize_client()
+    deadline = time.monotonic() + timeout
+    while not client.is_enabled(flag, EMPLOYEE):
+        assert time.monotonic() < deadline, f"the SDK never saw {flag}"
+        time.sleep(0.2)
+
+
 def test_python_sdk_evaluates_the_constraint(unleash_server, employee_flag):
     client = unleash_server.sdk_client()
     try:
-        client.initialize_client()
+        started_and_seeing(client, employee_flag)
         assert client.is_initialized
-        assert client.is_enabled(employee_flag, EMPLOYEE) is True
         assert client.is_enabled(employee_flag, EX_EMPLOYEE) is False
         assert client.is_enabled(employee_flag, {"userId": "3"}) is False
     finally:
@@ -82,8 +94,7 @@ def test_python_sdk_sees_a_change_within_seconds(unleash_server, employee_flag):
     environment = f"/projects/default/features/{employee_flag}/environments/development"
     client = unleash_server.sdk_client()
     try:
-        client.initialize_client()
-        assert client.is_enabled(employee_flag, EMPLOYEE) is True
+        started_and_seeing(client, employee_flag)
         assert unleash_server.admin("POST", f"{environment}/off").status_code == 200
         deadline = time.monotonic() + 10  # refresh_interval=1 s + the server's 1 s revision tick
         while client.is_enabled(employee_flag, EMPLOYEE) and time.monotonic() < deadline:

@@ -97,6 +97,11 @@ def test_server_and_bootstrap_answer_the_same(unleash_server, synced, launched):
     toggle(unleash_server, LAUNCH, launched)
     remote = unleash_server.sdk_client()
     remote.initialize_client()
+    # Its first fetch may be the server's previous (cached, ~1 s) revision: wait it out.
+    deadline = time.monotonic() + 10
+    while remote.is_enabled(LAUNCH, context_for(None)) is not launched:
+        assert time.monotonic() < deadline, "the SDK never saw the launch flag's state"
+        time.sleep(0.2)
     doc = definitions.with_states(definitions.load(), {LAUNCH: launched})
     local = unleash_server.sdk_client(cache=BootstrapCache(doc), url="http://unleash.invalid/api")
     try:
