@@ -193,7 +193,9 @@ def test_an_outage_keeps_the_last_known_flags(app, make_account, tmp_path):
         env = flags_env(unleash, app.config["DATABASE_URL"])
         cloudapi(env, "flags", "sync")
         cloudapi(env, "flags", "enable", LAUNCH)
-        with Gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as server:
+        # One worker, so the worker that answers is the one that saw the server (with two,
+        # a worker still starting up could miss the server and rightly serve flags/).
+        with Gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log") as server:
             _wait_visible(server, token, GPU_IDS, timeout=REFRESH + 2)
             unleash.stop()
             time.sleep(REFRESH * 3)  # several failed polls
