@@ -2,12 +2,13 @@
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.jobs import Event
 from cloudapi.errors import NotFound
+from cloudapi.services.paging import page_of
 
 FILTERABLE = {
     "id": "int", "action": "str", "created": "datetime", "status": "str",
@@ -28,16 +29,12 @@ def _visible(account_id):
 def listing(session, account_id, flt, page_req):
     """Return (events, page, pages, results); newest first unless the filter orders them."""
     where = (*_visible(account_id), filters.to_sql(flt.where, SQL_FIELDS))
-    results = session.scalar(select(func.count()).select_from(Event).where(*where))
-    page, pages = page_req.clamp(results)
     if flt.order_by:
         column = SQL_FIELDS[flt.order_by]
         order = [column.desc() if flt.order == "desc" else column.asc(), Event.id.asc()]
     else:
         order = [Event.id.desc()]
-    query = select(Event).where(*where).order_by(*order)
-    items = session.scalars(query.offset((page - 1) * page_req.page_size).limit(page_req.page_size))
-    return list(items), page, pages, results
+    return page_of(session, Event, where, order, page_req)
 
 
 def get(session, account_id, event_id):

@@ -4,7 +4,7 @@ import ipaddress
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cloudapi import filters
@@ -18,6 +18,7 @@ from cloudapi.features import GPU_LINODES
 from cloudapi.schemas import load
 from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema, LinodeUpdateSchema
 from cloudapi.services import reservations
+from cloudapi.services.paging import page_of
 
 FILTERABLE = {
     "id": "int", "label": "str", "group": "str", "region": "str", "type": "str",
@@ -69,17 +70,13 @@ def get(session, account_id, instance_id):
 def listing(session, account_id, flt, page_req):
     """Return (instances, page, pages, results) for one page of the account's instances."""
     where = (*_live(account_id), filters.to_sql(flt.where, SQL_FIELDS))
-    results = session.scalar(select(func.count()).select_from(Instance).where(*where))
-    page, pages = page_req.clamp(results)
     order = [Instance.id]
     if flt.order_by:
         column = SQL_FIELDS[flt.order_by]
         if callable(column) and not hasattr(column, "expression"):
             raise ApiError.field("X-Filter", f"Cannot order by {flt.order_by}")
         order.insert(0, column.desc() if flt.order == "desc" else column.asc())
-    query = select(Instance).where(*where).order_by(*order)
-    items = session.scalars(query.offset((page - 1) * page_req.page_size).limit(page_req.page_size))
-    return list(items), page, pages, results
+    return page_of(session, Instance, where, order, page_req)
 
 
 def queue_of(session, instance):
