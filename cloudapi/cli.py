@@ -87,10 +87,11 @@ def serve(host, port, workers, threads):
 
 
 def _in_transaction(fn, *args, **kwargs):
+    """Run fn(session, ...) in one transaction; a ValueError from a service is a CLI error."""
     try:
         with _database().transaction() as session:
             return fn(session, *args, **kwargs)
-    except (accounts.AccountError, tokens.ScopeError, ValueError) as exc:
+    except ValueError as exc:  # AccountError, ScopeError, BetaError, HostError
         raise click.ClickException(str(exc)) from None
 
 
@@ -289,11 +290,7 @@ def betas_list():
 def _set_beta(beta_id, is_open):
     from cloudapi.services import betas
 
-    try:
-        with _database().transaction() as session:
-            betas.set_open(session, beta_id, is_open)
-    except betas.BetaError as exc:
-        raise click.ClickException(str(exc)) from None
+    _in_transaction(betas.set_open, beta_id, is_open)
     click.echo(f"{beta_id}: {'open' if is_open else 'closed'}")
 
 
@@ -366,11 +363,7 @@ def hosts_set_status(hostname, status):
     """Set a host active (takes new instances), maintenance or draining (takes none)."""
     from cloudapi.services import hosts
 
-    try:
-        with _database().transaction() as session:
-            hosts.set_status(session, hostname, status)
-    except hosts.HostError as exc:
-        raise click.ClickException(str(exc)) from None
+    _in_transaction(hosts.set_status, hostname, status)
     click.echo(f"{hostname}: {status}")
 
 

@@ -196,24 +196,19 @@ def profile(a):
     }
 
 
-def beta(b):
+def _beta_common(b):
     return {
         "id": b.id,
         "label": b.label,
         "description": b.description,
         "started": ts(b.started),
         "ended": ts(b.ended),
-        "greenlight_only": b.greenlight_only,
-        "more_info": b.more_info,
     }
+
+
+def beta(b):
+    return {**_beta_common(b), "greenlight_only": b.greenlight_only, "more_info": b.more_info}
 
 
 def enrolled_beta(b, enrollment):
-    return {
-        "id": b.id,
-        "label": b.label,
-        "description": b.description,
-        "started": ts(b.started),
-        "ended": ts(b.ended),
-        "enrolled": ts(enrollment.enrolled),
-    }
+    return {**_beta_common(b), "enrolled": ts(enrollment.enrolled)}
