@@ -13,7 +13,12 @@ from cloudapi.services.catalog import Catalog
 
 def create_app(config=None):
     """Create and configure an instance of the cloudapi Flask application."""
-    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app = Flask(
+        __name__,
+        instance_path=_instance_path(config),
+        instance_relative_config=True,
+        static_folder=None,
+    )
     app.json.sort_keys = False
     app.config.from_mapping(config_module.DEFAULTS)
     app.config.from_mapping(config_module.from_environ())
@@ -44,6 +49,16 @@ def create_app(config=None):
 
     api.init_app(app)
     return app
+
+
+def _instance_path(config):
+    """Where this server writes (SQLite file, broker file, agent state, secret key).
+
+    `INSTANCE_PATH` in the config or CLOUDAPI_INSTANCE_PATH in the environment; by default
+    Flask's `instance/` beside the package. Two servers from one checkout need two folders.
+    """
+    path = (config or {}).get("INSTANCE_PATH") or os.environ.get("CLOUDAPI_INSTANCE_PATH")
+    return os.path.abspath(path) if path else None
 
 
 def _instance_secret(app):

@@ -1,6 +1,7 @@
 """Public catalog endpoints: plan types, regions, images."""
 
 import json
+import re
 
 from flask import Blueprint, request
 
@@ -12,6 +13,7 @@ from cloudapi.errors import NotFound
 from cloudapi.services import availability, capacity, instances
 
 bp = Blueprint("catalog", __name__)
+PLAN_ID = re.compile(r"[a-z0-9-]{1,64}")  # the shape of every plan id, hidden or not
 
 TYPE_FIELDS = {
     "class": "str", "disk": "int", "gpus": "int", "label": "str", "memory": "int",
@@ -49,8 +51,11 @@ def list_types():
 def get_type(type_id):
     snap = snapshot()
     found = snap.visible_type(type_id, features())
-    if found is None and type_id in snap.types and _owns_instance_of(type_id):
-        found = snap.types[type_id]  # after a rollback, owners can still read their plan
+    # After a rollback, owners can still read their plan. The ownership query runs for any
+    # id the caller cannot see, existing or not, so a hidden plan's 404 costs exactly what
+    # a nonexistent one's does: its timing tells nothing.
+    if found is None and _owns_instance_of(type_id):
+        found = snap.types.get(type_id)
     if found is None:
         raise NotFound()
     return render.linode_type(found)
@@ -58,7 +63,7 @@ def get_type(type_id):
 
 def _owns_instance_of(type_id):
     caller = principal()
-    if caller is None:
+    if caller is None or not PLAN_ID.fullmatch(type_id):
         return False
     with database().reader() as session:
         return instances.owns_type(session, caller.account_id, type_id)

@@ -3,6 +3,8 @@
 import re
 
 _PART = re.compile(r"^(\d+)(?:-(\d+))?$")
+# Linux's largest NR_CPUS; a bound also keeps "0-4294967295" from building a huge list.
+MAX_CPUS = 8192
 
 
 def parse_cpulist(text):
@@ -16,6 +18,8 @@ def parse_cpulist(text):
         first, last = int(match[1]), int(match[2] or match[1])
         if first > last:
             raise ValueError(f"bad cpulist {text!r}: range {part!r} runs backwards")
+        if last >= MAX_CPUS:
+            raise ValueError(f"bad cpulist {text!r}: CPU numbers stop at {MAX_CPUS - 1}")
         found.update(range(first, last + 1))
     return sorted(found)
 

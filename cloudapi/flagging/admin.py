@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import requests
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from cloudapi.db.base import utcnow
 from cloudapi.db.flags import FlagAudit, FlagState
@@ -81,12 +82,9 @@ class LocalFlagAdmin:
         if name not in known:
             raise FlagError(f"no flag named {name!r}")
         with self.database.transaction() as session:
-            state = session.get(FlagState, name)
-            old = state.enabled if state else known[name]["enabled"]
-            if state is None:
-                session.add(FlagState(name=name, enabled=enabled, updated_by=actor))
-            else:
-                state.enabled, state.updated, state.updated_by = enabled, utcnow(), actor
+            state = _locked_state(session, name, known[name]["enabled"])
+            old = state.enabled
+            state.enabled, state.updated, state.updated_by = enabled, utcnow(), actor
             _audit_row(session, name, self.environment, old, enabled, actor)
         return old, enabled
 
@@ -95,6 +93,24 @@ class LocalFlagAdmin:
 
     def audit(self, limit=200):
         return audit_entries(self.database, limit)
+
+
+def _locked_state(session, name, default):
+    """The flag's state row, created from flags/ if missing, locked for this transaction.
+
+    Concurrent first flips would otherwise both insert the row (a unique violation). The
+    insert does nothing when the row exists, and the row lock (SQLite: the writer lock)
+    orders the flips, so each audit row records the state its flip really replaced.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    session.execute(
+        insert(FlagState)
+        .values(name=name, enabled=default, updated=utcnow(), updated_by="flags/")
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    query = select(FlagState).where(FlagState.name == name).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
 def _same_strategy(a, b):

@@ -17,6 +17,8 @@ from cloudapi.schemas import RequestSchema, StrictInteger
 
 PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 HEX4 = re.compile(r"^[0-9a-f]{4}$")
+# What the inventory's integer columns hold (32-bit signed on every database we run on).
+INT32 = validate.Range(min=0, max=2**31 - 1)
 HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
 
@@ -30,9 +32,9 @@ def _cpulist(value):
 class NumaNodeSchema(RequestSchema):
     node = StrictInteger(required=True, validate=validate.Range(min=0, max=63))
     cpus = fields.String(required=True, validate=_cpulist)
-    memory_mb = StrictInteger(required=True, validate=validate.Range(min=0))
-    hugepages_1g = StrictInteger(load_default=0, validate=validate.Range(min=0))
-    hugepages_2m = StrictInteger(load_default=0, validate=validate.Range(min=0))
+    memory_mb = StrictInteger(required=True, validate=INT32)
+    hugepages_1g = StrictInteger(load_default=0, validate=INT32)
+    hugepages_2m = StrictInteger(load_default=0, validate=INT32)
 
 
 class GpuSchema(RequestSchema):
@@ -40,14 +42,14 @@ class GpuSchema(RequestSchema):
     vendor_id = fields.String(required=True, validate=validate.Regexp(HEX4))
     device_id = fields.String(required=True, validate=validate.Regexp(HEX4))
     model = fields.String(required=True, validate=validate.Length(1, 128))
-    numa_node = StrictInteger(required=True, allow_none=True)
-    iommu_group = StrictInteger(load_default=None, allow_none=True)
+    numa_node = StrictInteger(required=True, allow_none=True, validate=INT32)
+    iommu_group = StrictInteger(load_default=None, allow_none=True, validate=INT32)
     iommu_functions = fields.List(fields.String(validate=validate.Regexp(PCI)), load_default=list)
 
 
 class HostSchema(RequestSchema):
     hostname = fields.String(required=True, validate=validate.Regexp(HOSTNAME))
-    region = fields.String(required=True)
+    region = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9-]{1,64}$"))
     reserved_cpus = fields.String(load_default="", validate=_cpulist)
     numa_nodes = fields.List(fields.Nested(NumaNodeSchema), required=True,
                              validate=validate.Length(min=1))  # fmt: skip

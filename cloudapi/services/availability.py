@@ -7,13 +7,16 @@ def for_account(region, capabilities, features, gpu_sellable):
     """Linode's /account/availability item: capabilities available and unavailable.
 
     "GPU Linodes" is available only with the feature, in a region with GPU hosts, while at
-    least one GPU plan can still be placed there.
+    least one GPU plan can still be placed there. A caller without the feature is told
+    nothing about it, not even "unavailable": before a launch the product does not exist.
     """
     available = [c for c in capabilities if c not in GATED_CAPABILITIES]
     unavailable = []
     for capability, feature in GATED_CAPABILITIES.items():
+        if feature not in features:
+            continue
         sold_out = feature == GPU_LINODES and not gpu_sellable
-        if feature in features and capability in capabilities and not sold_out:
+        if capability in capabilities and not sold_out:
             available.append(capability)
         else:
             unavailable.append(capability)
