@@ -10,5 +10,6 @@ RUN pip install --no-cache-dir -e . && useradd --system --home /app cloudapi \
     && mkdir -p /app/instance && chown cloudapi /app/instance
 USER cloudapi
 EXPOSE 8000
-# Migrate, then serve; gunicorn workers each build their own app after fork.
-CMD ["sh", "-c", "cloudapi db upgrade && exec gunicorn 'cloudapi:create_app()' --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --threads 4 --access-logfile -"]
+# Migrate, then serve; gunicorn workers each build their own app after fork. `cloudapi
+# serve` runs gunicorn with request limits above the app's, so clients get JSON errors.
+CMD ["sh", "-c", "cloudapi db upgrade && exec cloudapi serve --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-4} --threads 4"]

@@ -1,6 +1,6 @@
 """The framework's ceiling: a bare Flask app that serves fixed bytes at /v4/linode/types.
 
-bench/http_bench.py fetches the real server's `GET /v4/linode/types` body, writes it to a
+bench/servers.py fetches the real server's `GET /v4/linode/types` body, writes it to a
 file, and serves this app under the same gunicorn settings with BENCH_BARE_BODY naming
 that file:
 
@@ -17,6 +17,7 @@ from flask import Flask
 
 
 def create_app(body_path=None):
+    """The one-route app; the body is read once, so serving costs nothing but Flask."""
     path = body_path or os.environ["BENCH_BARE_BODY"]
     with open(path, "rb") as fh:
         body = fh.read()

@@ -12,24 +12,30 @@ each and their ratio.
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from cloudapi import create_app
-from cloudapi.db.migrate import upgrade
-from cloudapi.services import accounts, tokens
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` is a package
+from bench import runtime  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+runtime.use_project_venv("flask", "sqlalchemy")
+
+from cloudapi import create_app  # noqa: E402
+from cloudapi.db.migrate import upgrade  # noqa: E402
+from cloudapi.services import accounts, tokens  # noqa: E402
 
 
 def seed(app):
+    """An employee-tagged account's token: employees see the GPU plans, so flags matter."""
     with app.extensions["cloudapi.db"].transaction() as session:
         account = accounts.create(session, "bench@example.com", ("employee",))
         return tokens.create(session, account_id=account.id)
 
 
 def per_request(client, headers, n):
+    """Mean seconds per `GET /v4/linode/types` over `n` requests in a row."""
     start = time.perf_counter()
     for _ in range(n):
         response = client.get("/v4/linode/types", headers=headers)
@@ -49,6 +55,7 @@ def uncached_evaluation(flags, n):
 
 
 def main():
+    """Interleave rounds of both apps, so machine noise hits both alike; print the medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--requests", type=int, default=300, help="per round and app")

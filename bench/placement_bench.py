@@ -17,201 +17,30 @@ largest database.
 """
 
 import argparse
-import hashlib
-import json
 import os
-import signal
 import statistics
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-REGION = "us-east"
-ONE_GPU, FOUR_GPU = "g1-gpu-rtx6000-1", "g1-gpu-rtx6000-4"
-BATCH = 2000
-TARGET = 2.0
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` is a package
+from bench import report, runtime  # noqa: E402
 
+runtime.use_project_venv("sqlalchemy")
 
-def _reexec_under_venv():
-    """`python3 bench/placement_bench.py` works too: restart under .venv if needed."""
-    try:
-        import sqlalchemy  # noqa: F401
-    except ImportError:
-        venv_python = ROOT / ".venv" / "bin" / "python"
-        if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
-            os.execv(str(venv_python), [str(venv_python), *sys.argv])
-        raise
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+from sqlalchemy import event  # noqa: E402
 
-
-_reexec_under_venv()
-
-from sqlalchemy import event, insert, text  # noqa: E402
-
+from bench.placement_fill import REGION, check_counters, fill  # noqa: E402
 from cloudapi.db import Database  # noqa: E402
-from cloudapi.db.base import utcnow  # noqa: E402
-from cloudapi.db.instances import Instance  # noqa: E402
-from cloudapi.db.inventory import Allocation, Gpu, Host, NumaNode  # noqa: E402
 from cloudapi.db.migrate import throwaway_postgres, upgrade  # noqa: E402
-from cloudapi.domain import lifecycle  # noqa: E402
-from cloudapi.domain.cpus import parse_cpulist  # noqa: E402
 from cloudapi.features import GPU_LINODES  # noqa: E402
 from cloudapi.principal import Principal  # noqa: E402
-from cloudapi.services import accounts, demo_hosts, instances  # noqa: E402
+from cloudapi.services import accounts, instances  # noqa: E402
 from cloudapi.services.catalog import Catalog  # noqa: E402
 
-# --- throwaway databases -------------------------------------------------------------------
-
-
-def admin_url(url):
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return url
-
-
-class Shape:
-    """One host as register() would store it, computed once from demo_hosts.describe()."""
-
-    def __init__(self):
-        desc = demo_hosts.describe("template", REGION)
-        self.reserved_cpus = desc["reserved_cpus"]
-        reserved = set(parse_cpulist(self.reserved_cpus))
-        self.nodes = []
-        for n in desc["numa_nodes"]:
-            threads = [t for t in parse_cpulist(n["cpus"]) if t not in reserved]
-            gpus = [g for g in desc["gpus"] if (g["numa_node"] or 0) == n["node"]]
-            gpus.sort(key=lambda g: g["pci_address"])  # the order placement takes them in
-            self.nodes.append((n, threads, gpus))
-
-
-def taken_on_node0(i):
-    """GPUs already held on node 0 of host i (1-based): 1..3 on every third host, else 0."""
-    return (i // 3) % 3 + 1 if i % 3 == 0 else 0
-
-
-def in_maintenance(i):
-    return i % 20 == 7  # 5% of hosts
-
-
-def _batched(session, table, rows, returning=False):
-    """Insert rows in batches; with returning, their ids in the order given."""
-    ids = []
-    for start in range(0, len(rows), BATCH):
-        chunk = rows[start : start + BATCH]
-        if returning:
-            stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            ids.extend(session.scalars(stmt, chunk))
-        else:
-            session.execute(insert(table), chunk)
-    return ids
-
-
-def fill(database, account_id, count, plan):
-    """Bulk-insert `count` hosts, mirroring services.hosts.register(), plus held capacity.
-
-    Each held GPU belongs to one running g1-gpu-rtx6000-1 instance with its Allocation
-    (the next `plan.vcpus` free threads of node 0 and `plan.memory` MB), and node 0's
-    counters and generation reflect it, as if reservations.reserve() had made them.
-    """
-    shape = Shape()
-    now = utcnow()
-    hosts_t, nodes_t, gpus_t = Host.__table__, NumaNode.__table__, Gpu.__table__
-    inst_t, alloc_t = Instance.__table__, Allocation.__table__
-    with database.transaction() as session:
-        names = [f"gpu-{i:05d}.{REGION}" for i in range(1, count + 1)]
-        host_rows = [
-            {"hostname": name, "uuid": hashlib.sha1(name.encode()).hexdigest(),
-             "region_id": REGION, "status": "maintenance" if in_maintenance(i) else "active",
-             "reserved_cpus": shape.reserved_cpus, "created": now}
-            for i, name in enumerate(names, start=1)
-        ]  # fmt: skip
-        host_ids = _batched(session, hosts_t, host_rows, returning=True)
-
-        node_rows = []
-        for i, host_id in enumerate(host_ids, start=1):
-            for n, threads, gpus in shape.nodes:
-                held = taken_on_node0(i) if n["node"] == 0 else 0
-                node_rows.append({
-                    "host_id": host_id, "node": n["node"], "cpus": n["cpus"],
-                    "memory_mb": n["memory_mb"], "hugepages_1g": n["hugepages_1g"],
-                    "hugepages_2m": n["hugepages_2m"], "gpus_total": len(gpus),
-                    "gpus_free": len(gpus) - held, "threads_total": len(threads),
-                    "threads_free": len(threads) - held * plan.vcpus,
-                    "memory_free_mb": n["memory_mb"] - held * plan.memory, "generation": held,
-                })  # fmt: skip
-        node_ids = _batched(session, nodes_t, node_rows, returning=True)
-        per_host = len(shape.nodes)
-
-        instance_rows, holders = [], []  # holders: (host index, slot) per instance
-        for i, host_row in enumerate(host_rows, start=1):
-            for slot in range(taken_on_node0(i)):
-                instance_rows.append({
-                    "account_id": account_id, "label": f"seed-{i:05d}-{slot}",
-                    "group_name": "", "type_id": plan.id, "region_id": REGION, "image_id": None,
-                    "status": "running", "created": now, "updated": now, "deleted_at": None,
-                    "host_uuid": host_row["uuid"], "has_user_data": False,
-                    "watchdog_enabled": True, "backups_enabled": False, "private_ip": False,
-                    "swap_size": 512, "disk_encryption": "disabled",
-                    "maintenance_policy": "linode/migrate",
-                    "alerts": lifecycle.default_alerts(plan.vcpus), "numa_affinity": "strict",
-                    "host_id": host_ids[i - 1],
-                })  # fmt: skip
-                holders.append((i, slot))
-        instance_ids = _batched(session, inst_t, instance_rows, returning=True)
-        holder_of = dict(zip(holders, instance_ids, strict=True))
-
-        gpu_rows, alloc_rows = [], []
-        for i, host_id in enumerate(host_ids, start=1):
-            for k, (n, threads, gpus) in enumerate(shape.nodes):
-                node_id = node_ids[(i - 1) * per_host + k]
-                held = taken_on_node0(i) if n["node"] == 0 else 0
-                for slot, g in enumerate(gpus):
-                    gpu_rows.append({
-                        "host_id": host_id, "numa_node_id": node_id,
-                        "pci_address": g["pci_address"], "vendor_id": g["vendor_id"],
-                        "device_id": g["device_id"], "model": g["model"],
-                        "iommu_group": g["iommu_group"],
-                        "iommu_functions": g["iommu_functions"] or [g["pci_address"]],
-                        "instance_id": holder_of[(i, slot)] if slot < held else None,
-                    })  # fmt: skip
-                for slot in range(held):
-                    alloc_rows.append({
-                        "instance_id": holder_of[(i, slot)], "host_id": host_id,
-                        "numa_node_id": node_id, "gpu_count": 1,
-                        "threads": threads[slot * plan.vcpus : (slot + 1) * plan.vcpus],
-                        "memory_mb": plan.memory, "created": now, "released_at": None,
-                    })  # fmt: skip
-        _batched(session, gpus_t, gpu_rows)
-        _batched(session, alloc_t, alloc_rows)
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))  # planner statistics, as autovacuum would leave them
-    return {"hosts": len(host_ids), "nodes": len(node_ids), "gpus": len(gpu_rows),
-            "instances": len(instance_ids), "allocations": len(alloc_rows)}  # fmt: skip
-
-
-INVARIANTS = """
-SELECT count(*) FROM numa_nodes n
-LEFT JOIN (SELECT numa_node_id, count(*) AS total, count(*) FILTER (WHERE instance_id IS NULL)
-           AS free FROM gpus GROUP BY numa_node_id) g ON g.numa_node_id = n.id
-LEFT JOIN (SELECT numa_node_id, sum(gpu_count) AS gpus, sum(json_array_length(threads))
-           AS threads, sum(memory_mb) AS memory FROM allocations WHERE released_at IS NULL
-           GROUP BY numa_node_id) a ON a.numa_node_id = n.id
-WHERE coalesce(g.total, 0) <> n.gpus_total OR coalesce(g.free, 0) <> n.gpus_free
-   OR coalesce(a.gpus, 0) <> n.gpus_total - n.gpus_free
-   OR coalesce(a.threads, 0) <> n.threads_total - n.threads_free
-   OR coalesce(a.memory, 0) <> n.memory_mb - n.memory_free_mb
-"""
-
-
-def check_counters(database):
-    """Nodes whose free counters disagree with their GPUs and live allocations (want 0)."""
-    with database.reader() as session:
-        return session.scalar(text(INVARIANTS))
-
+ONE_GPU, FOUR_GPU = "g1-gpu-rtx6000-1", "g1-gpu-rtx6000-4"
+TARGET = 2.0
 
 # --- measuring -----------------------------------------------------------------------------
 
@@ -249,6 +78,7 @@ class Size:
         self.statements, self.rows, self.largest = [], [], []
 
     def prepare(self):
+        """Migrate, add the account, fill the hosts (not counted as SQL of a create)."""
         upgrade(self.url)
         with self.database.transaction() as session:
             account = accounts.create(session, "placebench@example.com")
@@ -268,6 +98,7 @@ class Size:
         self.counter.enabled = True
 
     def create(self, type_id, record=True):
+        """Time one create; with `record`, keep its time and (1-GPU) SQL counts."""
         features = frozenset({GPU_LINODES})
         body = {"type": type_id, "region": REGION}
         self.counter.reset()
@@ -321,18 +152,21 @@ def _rows_read(node):
 
 
 def percentile(values, q):
+    """The q-quantile (0..1) of `values`, nearest rank: no interpolation between creates."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def ms(seconds):
+    """Seconds in milliseconds, the unit the table prints."""
     return seconds * 1000
 
 
 # --- main ----------------------------------------------------------------------------------
 
 
-def main():
+def parse_args():
+    """The command line; see bench/README.md for what each option is for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,1000,10000", help="host counts, comma-separated")
     parser.add_argument("--creates", type=int, default=40, help="timed 1-GPU creates per size")
@@ -340,54 +174,84 @@ def main():
     parser.add_argument("--four-gpu", type=int, default=3, help="timed 4-GPU creates per size")
     parser.add_argument("--explain", action="store_true", help="print full EXPLAIN ANALYZE plans")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
-    parser.add_argument(
-        "--admin-url", default=os.environ.get("CLOUDAPI_BENCH_ADMIN_URL", DEFAULT_ADMIN_URL)
-    )
-    args = parser.parse_args()
-    # SIGTERM unwinds like Ctrl-C, so the throwaway databases are still dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    runtime.add_admin_url_option(parser)
+    return parser.parse_args()
+
+
+def prepare_sizes(stack, counts, admin_url):
+    """One filled throwaway database per host count, each dropped when `stack` closes."""
+    sizes = []
+    for count in counts:
+        url = stack.enter_context(throwaway_postgres(admin_url, prefix="cloudapi_placebench"))
+        size = Size(count, url)
+        stack.callback(size.close)
+        size.prepare()
+        f = size.filled
+        print(f"filled {count:>6} hosts in {size.fill_s:6.2f} s: {f['nodes']} nodes, "
+              f"{f['gpus']} GPUs, {f['instances']} running instances holding GPUs; "
+              f"nodes with inconsistent counters: {size.bad_nodes_after_fill}")  # fmt: skip
+        sizes.append(size)
+    return sizes
+
+
+def run_creates(sizes, args):
+    """Warm-ups, 4-GPU then 1-GPU creates, round-robin so that machine noise hits all alike."""
+    try:
+        for _ in range(args.warmups):
+            for size in sizes:
+                size.create(ONE_GPU, record=False)
+        for _ in range(args.four_gpu):
+            for size in sizes:
+                size.create(FOUR_GPU)
+        for _ in range(args.creates):
+            for size in sizes:
+                size.create(ONE_GPU)
+    except Exception as exc:
+        reasons = getattr(exc, "errors", None) or exc
+        sys.exit(f"a create failed: {reasons} (fewer --creates for small sizes?)")
+
+
+def main():
+    """Fill one database per size, time creates on all in turn, then report and drop them."""
+    args = parse_args()
+    runtime.stop_cleanly_on_signals()  # the throwaway databases are dropped even then
     counts = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
     if os.getloadavg()[0] > 1.0:
         print(f"note: load average {os.getloadavg()[0]:.2f} at start; figures will be noisy")
 
     with ExitStack() as stack:
-        sizes = []
-        for count in counts:
-            admin = admin_url(args.admin_url)
-            url = stack.enter_context(throwaway_postgres(admin, prefix="cloudapi_placebench"))
-            size = Size(count, url)
-            stack.callback(size.close)
-            size.prepare()
-            f = size.filled
-            print(f"filled {count:>6} hosts in {size.fill_s:6.2f} s: {f['nodes']} nodes, "
-                  f"{f['gpus']} GPUs, {f['instances']} running instances holding GPUs; "
-                  f"nodes with inconsistent counters: {size.bad_nodes_after_fill}")  # fmt: skip
-            sizes.append(size)
-
-        # Round-robin over the sizes so that load on the machine hits every size alike.
-        try:
-            for _ in range(args.warmups):
-                for size in sizes:
-                    size.create(ONE_GPU, record=False)
-            for _ in range(args.four_gpu):
-                for size in sizes:
-                    size.create(FOUR_GPU)
-            for _ in range(args.creates):
-                for size in sizes:
-                    size.create(ONE_GPU)
-        except Exception as exc:
-            reasons = getattr(exc, "errors", None) or exc
-            sys.exit(f"a create failed: {reasons} (fewer --creates for small sizes?)")
+        sizes = prepare_sizes(stack, counts, runtime.admin_url(args.admin_url))
+        run_creates(sizes, args)
         plans = {s.hosts: s.explain(text_plans=args.explain and s is sizes[-1]) for s in sizes}
         bad_nodes = {s.hosts: check_counters(s.database) for s in sizes}
-        report = summarise(sizes, plans, bad_nodes, args)
+        doc = summarise(sizes, plans, bad_nodes, args)
 
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nwrote {args.json}")
+        print()
+        report.write_json(args.json, doc)
 
 
-def summarise(sizes, plans, bad_nodes, args):
+def size_row(s, base, plans, bad_nodes):
+    """The figures of one size, as the table prints them and --json writes them."""
+    one = s.times[ONE_GPU]
+    med = statistics.median(one)
+    return {
+        "hosts": s.hosts, "fill_s": round(s.fill_s, 3), "median_ms": round(ms(med), 3),
+        "p90_ms": round(ms(percentile(one, 0.9)), 3), "ratio": round(med / base, 3),
+        "four_gpu_ms": [round(ms(t), 3) for t in s.times[FOUR_GPU]],
+        "statements_per_create": statistics.median(s.statements),
+        "rows_per_create": statistics.median(s.rows),
+        "max_rows_one_statement": max(s.largest),
+        "pg_rows_read_last_create": sum(p[1] for p in plans[s.hosts]),
+        "pg_select_ms_last_create": round(sum(p[0] for p in plans[s.hosts]), 3),
+        "filled": s.filled,
+        "inconsistent_nodes_after_fill": s.bad_nodes_after_fill,
+        "inconsistent_nodes_at_end": bad_nodes[s.hosts],
+    }  # fmt: skip
+
+
+def print_sizes(sizes, plans, bad_nodes, args):
+    """The table, one row per size; returns the rows."""
     base = statistics.median(sizes[0].times[ONE_GPU])
     print(f"\n{ONE_GPU} create in {REGION}, {args.creates} timed after {args.warmups} warm-ups "
           f"per size (round-robin over sizes)")  # fmt: skip
@@ -398,23 +262,9 @@ def summarise(sizes, plans, bad_nodes, args):
     print("-" * len(header))
     rows = []
     for s in sizes:
-        one = s.times[ONE_GPU]
-        med = statistics.median(one)
-        four = " ".join(f"{ms(t):.1f}" for t in s.times[FOUR_GPU]) or "-"
-        row = {
-            "hosts": s.hosts, "fill_s": round(s.fill_s, 3), "median_ms": round(ms(med), 3),
-            "p90_ms": round(ms(percentile(one, 0.9)), 3), "ratio": round(med / base, 3),
-            "four_gpu_ms": [round(ms(t), 3) for t in s.times[FOUR_GPU]],
-            "statements_per_create": statistics.median(s.statements),
-            "rows_per_create": statistics.median(s.rows),
-            "max_rows_one_statement": max(s.largest),
-            "pg_rows_read_last_create": sum(p[1] for p in plans[s.hosts]),
-            "pg_select_ms_last_create": round(sum(p[0] for p in plans[s.hosts]), 3),
-            "filled": s.filled,
-            "inconsistent_nodes_after_fill": s.bad_nodes_after_fill,
-            "inconsistent_nodes_at_end": bad_nodes[s.hosts],
-        }  # fmt: skip
+        row = size_row(s, base, plans, bad_nodes)
         rows.append(row)
+        four = " ".join(f"{ms(t):.1f}" for t in s.times[FOUR_GPU]) or "-"
         print(f"{s.hosts:>6} {s.fill_s:>7.2f} {row['median_ms']:>10.2f} {row['p90_ms']:>8.2f} "
               f"{row['ratio']:>9.2f} {four:<20} {row['statements_per_create']:>5g} "
               f"{row['rows_per_create']:>11g} {row['max_rows_one_statement']:>8} "
@@ -425,21 +275,29 @@ def summarise(sizes, plans, bad_nodes, args):
           "ANALYZE), filtered-out rows included")  # fmt: skip
     print(f"nodes with inconsistent counters at the end: "
           f"{', '.join(f'{h} hosts: {n}' for h, n in bad_nodes.items())}")  # fmt: skip
+    return rows
 
+
+def print_plans(hosts, found):
+    """The SELECTs of the last create at `hosts` hosts, slowest first, with their plans."""
+    print(f"\nEXPLAIN ANALYZE of the SELECTs of the last create at {hosts:,} hosts "
+          f"(slowest first):")  # fmt: skip
+    print(f"  {'exec ms':>8} {'rows read':>9}  statement")
+    for exec_ms, read, sql, plan in found:
+        print(f"  {exec_ms:8.3f} {read:>9}  {sql[:100]}{'...' if len(sql) > 100 else ''}")
+        if plan:
+            print("\n".join(f"      {line}" for line in plan))
+
+
+def summarise(sizes, plans, bad_nodes, args):
+    """Print the table, the verdict and the largest size's plans; return the JSON document."""
+    rows = print_sizes(sizes, plans, bad_nodes, args)
     largest, smallest = rows[-1], rows[0]
     ratio = largest["median_ms"] / smallest["median_ms"]
     verdict = "PASS" if ratio <= TARGET else "MISS"
     print(f"\n{largest['hosts']:,}-host median / {smallest['hosts']:,}-host median = "
           f"{ratio:.2f} (target <= {TARGET}): {verdict}")  # fmt: skip
-
-    big = plans[largest["hosts"]]
-    print(f"\nEXPLAIN ANALYZE of the SELECTs of the last create at {largest['hosts']:,} hosts "
-          f"(slowest first):")  # fmt: skip
-    print(f"  {'exec ms':>8} {'rows read':>9}  statement")
-    for exec_ms, read, sql, plan in big:
-        print(f"  {exec_ms:8.3f} {read:>9}  {sql[:100]}{'...' if len(sql) > 100 else ''}")
-        if plan:
-            print("\n".join(f"      {line}" for line in plan))
+    print_plans(largest["hosts"], plans[largest["hosts"]])
     return {
         "sizes": rows, "ratio": round(ratio, 3), "target": TARGET, "verdict": verdict,
         "creates": args.creates, "warmups": args.warmups, "load_average": os.getloadavg(),

@@ -37,7 +37,12 @@ def create_app(config=None):
         app.config["AGENT_STATE_DIR"] = os.path.join(app.instance_path, "agents")
     app.secret_key = app.config.get("SECRET_KEY") or _instance_secret(app)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
-    database = Database(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"])
+    database = Database(
+        app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"],
+        connect_timeout=app.config["DATABASE_CONNECT_TIMEOUT"],
+        statement_timeout=app.config["DATABASE_STATEMENT_TIMEOUT"],
+        pool_timeout=app.config["DATABASE_POOL_TIMEOUT"],
+    )  # fmt: skip
     app.extensions["cloudapi.db"] = database
     app.extensions["cloudapi.catalog"] = Catalog(database, ttl=app.config["CATALOG_TTL"])
 

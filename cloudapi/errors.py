@@ -5,10 +5,14 @@ import logging
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
+from cloudapi.db.outage import is_unavailable
+
 log = logging.getLogger(__name__)
 
 INVALID_TOKEN = "Invalid Token"
 NOT_AUTHORIZED = "Your OAuth token is not authorized to use this endpoint."
+DATABASE_UNAVAILABLE = "Service temporarily unavailable; please retry"
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -55,7 +59,7 @@ def error_response(errors, status):
 
 
 def _http_error(exc: HTTPException):
-    reasons = {404: "Not found", 405: "Method not allowed"}
+    reasons = {404: "Not found", 405: "Method not allowed", 413: "Request body is too large"}
     reason = reasons.get(exc.code, exc.description or exc.name)
     response = error_response([{"reason": reason}], exc.code or 500)
     if exc.code == 405 and exc.valid_methods:
@@ -64,6 +68,17 @@ def _http_error(exc: HTTPException):
 
 
 def _unexpected(exc: Exception):
+    """A 500 for a bug; a 503 the client may retry when the database cannot answer now.
+
+    Only what cloudapi.db.outage.is_unavailable recognises (refused or timed-out
+    connections, dropped connections, statement and pool timeouts) is a 503; an integrity
+    error or a broken query stays a 500, logged with its traceback.
+    """
+    if is_unavailable(exc):
+        log.warning("database unavailable: %s", getattr(exc, "orig", None) or exc)
+        response = error_response([{"reason": DATABASE_UNAVAILABLE}], 503)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     log.exception("unhandled error", exc_info=exc)
     return error_response([{"reason": "Internal server error"}], 500)
 

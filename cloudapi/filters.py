@@ -2,18 +2,25 @@
 
 Only the fields a resource declares filterable are accepted; anything else is a
 400. Values are checked against each field's kind, so no client text ever reaches
-SQL except as a bound parameter.
+SQL except as a bound parameter, and no value the database cannot hold reaches it at
+all: integers stay within the INTEGER columns' 32-bit range, text has no NUL and no lone
+surrogate, and the JSON itself is depth-bounded before it is parsed (a header of
+`[[[...` once raised RecursionError, a 500).
 """
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from cloudapi.errors import ApiError
+from cloudapi.schemas import wire
 
 COMPARISONS = ("+gt", "+gte", "+lt", "+lte", "+neq", "+contains")
 ORDERED_KINDS = ("int", "float", "str", "datetime")
 MAX_DEPTH = 8
+# +and/+or levels (MAX_DEPTH) each take two JSON levels, a field's operator one more.
+MAX_JSON_DEPTH = 2 * MAX_DEPTH + 4
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+TEXT_KINDS = ("str", "list", "datetime")
 
 
 @dataclass(frozen=True)
@@ -45,8 +52,10 @@ def parse(raw, fields):
     if raw is None or raw.strip() == "":
         return Filter()
     try:
-        doc = json.loads(raw)
-    except ValueError:
+        doc = wire.loads(raw, max_depth=MAX_JSON_DEPTH)
+    except wire.TooDeep:
+        raise _error("X-Filter is nested too deeply") from None
+    except wire.BadJson:
         raise _error("X-Filter is not valid JSON") from None
     if not isinstance(doc, dict):
         raise _error("X-Filter must be a JSON object")
@@ -109,6 +118,10 @@ def _coerce(name, value, kind):
     }[kind]
     if not ok:
         raise _error(f"Invalid value for {name}")
+    if kind == "int" and not INT_MIN <= value <= INT_MAX:
+        raise _error(f"{name} must be between {INT_MIN} and {INT_MAX}")
+    if kind in TEXT_KINDS and wire.text_problem(value):
+        raise _error(f"{name}: {wire.text_problem(value)}")
     if kind == "datetime":
         try:
             return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S")

@@ -9,6 +9,7 @@ from cloudapi.services.demo_hosts import describe
 from tests.support import databases, openapi
 from tests.support.live import LiveServer
 from tests.support.rabbit import rabbit  # noqa: F401 (a fixture: RabbitMQ per test)
+from tests.support.redis_store import redis_limits  # noqa: F401 (a fixture: a Redis key prefix)
 from tests.support.unleash import UnleashServer
 
 
@@ -26,12 +27,13 @@ def database_url(request, tmp_path_factory):
 
 
 class CheckedClient(FlaskClient):
-    """A test client that checks every response against openapi.yaml."""
+    """A test client that checks every response against openapi.yaml and Linode's spec."""
 
     def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)
         request = response.request
         openapi.check(request.method, request.path, response)
+        openapi.check_linode(request.method, request.path, response)
         return response
 
 

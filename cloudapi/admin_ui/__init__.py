@@ -1,15 +1,15 @@
 """The admin console: server-rendered pages at /console that drive the /admin JSON API.
 
 The pages hold no admin data themselves. `GET /console/` renders the login form unless the
-browser holds a live console session (the signed cookie that `POST /admin/session` sets
+browser holds a live console session (the session cookie that `POST /admin/session` sets
 for an admin token); then it renders the console's frame with the session's CSRF token,
 and a little vanilla JS (static/console.js) fills it from the JSON API. Tokens never
 appear in URLs or in page storage: the login form posts the token once, in a JSON body.
 """
 
-from flask import Blueprint, current_app, render_template, session
+from flask import Blueprint, render_template
 
-from cloudapi.services import tokens
+from cloudapi.api.auth import console_session
 
 bp = Blueprint(
     "admin_ui",
@@ -29,14 +29,10 @@ CONTENT_SECURITY_POLICY = (
 
 def _admin_session():
     """The console session's admin token id and CSRF token, or None when not signed in."""
-    token_id = session.get("admin_token_id")
-    if token_id is None:
+    live = console_session()
+    if live is None:
         return None
-    found = tokens.lookup_admin_by_id(current_app.extensions["cloudapi.db"], token_id)
-    if found is None:
-        session.clear()
-        return None
-    return {"token_id": found["token_id"], "csrf_token": session.get("csrf_token", "")}
+    return {"token_id": live.principal["token_id"], "csrf_token": live.csrf_token}
 
 
 @bp.after_request

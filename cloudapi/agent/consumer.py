@@ -31,7 +31,7 @@ from cloudapi.jobs import broker
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("create", "boot", "reboot", "shutdown", "delete")
+ACTIONS = ("create", "boot", "reboot", "shutdown", "delete", "firewall_apply")
 MAX_BACKOFF = 60.0
 FIELDS = {"job_id": str, "action": str, "instance_id": int, "payload": dict}
 
@@ -226,6 +226,8 @@ class Agent:
                 self.driver.stop(instance_id)
             elif action == "delete":
                 self.driver.destroy(instance_id)
+            elif action == "firewall_apply":
+                self.driver.apply_firewall(instance_id, job["payload"].get("rules"))
         except Exception as exc:  # noqa: BLE001 (any failure of the job is its outcome)
             log.warning("agent %s: job %s failed: %s", self.host, job_id, exc)
             return "failed", str(exc) or type(exc).__name__

@@ -6,6 +6,7 @@ can run again after the agent was killed in the middle of it: defining a defined
 replaces its XML, starting a running one does nothing, and so on.
 """
 
+import json
 import os
 import time
 from pathlib import Path
@@ -35,6 +36,10 @@ class Driver(Protocol):
         """``defined``, ``running``, ``shut off``, or None when there is no such domain."""
 
     def xml(self, instance_id: int) -> str | None: ...
+
+    def apply_firewall(self, instance_id: int, rules: dict | None) -> None:
+        """Enforce `rules` (a whole Cloud Firewall ruleset) on the instance's interfaces,
+        replacing any before; None removes filtering. Allowed before the domain exists."""
 
 
 class SimulatedDriver:
@@ -113,6 +118,26 @@ class SimulatedDriver:
     def xml(self, instance_id):
         try:
             return (self._dir(instance_id) / "domain.xml").read_text()
+        except FileNotFoundError:
+            return None
+
+    def apply_firewall(self, instance_id, rules):
+        """Record the ruleset in ``firewall.json`` (removed when ``rules`` is None).
+
+        No packet filtering yet: a libvirt driver would turn the rules into an nwfilter.
+        The file holds the whole state, so applying the same job twice is harmless.
+        """
+        folder = self._dir(instance_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        if rules is None:
+            (folder / "firewall.json").unlink(missing_ok=True)
+        else:
+            _write_atomic(folder / "firewall.json", json.dumps(rules, sort_keys=True))
+
+    def firewall(self, instance_id):
+        """The ruleset last applied to an instance, or None."""
+        try:
+            return json.loads((self._dir(instance_id) / "firewall.json").read_text())
         except FileNotFoundError:
             return None
 

@@ -1,10 +1,15 @@
-"""HTTP layer: the customer API under /v4 and the admin API under /admin."""
+"""HTTP layer: the customer API under /v4 and /v4beta, and the admin API under /admin.
+
+/v4beta serves exactly what /v4 serves (Cloud Manager, linode_api4's integration suite
+and `linode-cli --api-version v4beta` call it): one set of routes under both prefixes.
+"""
 
 from flask import Blueprint
 
 from cloudapi import admin_ui, features
 from cloudapi.api import (
     account,
+    account_surface,
     admin,
     admin_flags,
     admin_hosts,
@@ -12,9 +17,13 @@ from cloudapi.api import (
     betas,
     catalog,
     edge,
+    firewalls,
     internal,
+    limits,
     linodes,
     principals,
+    profile,
+    tags,
 )
 from cloudapi.api.auth import load_principal
 from cloudapi.api.context import principal
@@ -29,15 +38,26 @@ def _customer_or_anonymous():
         raise Unauthorized()
 
 
+API_VERSIONS = ("v4", "v4beta")
+CUSTOMER_MODULES = (catalog, linodes, account, betas, profile, account_surface, tags, firewalls)
+
+
+def _customer_api(app, version):
+    api = Blueprint(version, __name__, url_prefix=f"/{version}")
+    edge.guard(app, api)  # preflight and rate limits run before authentication
+    api.before_request(_customer_or_anonymous)
+    for module in CUSTOMER_MODULES:
+        api.register_blueprint(module.bp)
+    return api
+
+
 def init_app(app):
+    limits.init_app(app)  # first: its id converter must be in place before any route
     features.init_app(app)
     principals.init_app(app)
-    v4 = Blueprint("v4", __name__, url_prefix="/v4")
-    edge.init_app(app, v4)  # preflight and rate limits run before authentication
-    v4.before_request(_customer_or_anonymous)
-    for module in (catalog, linodes, account, betas):
-        v4.register_blueprint(module.bp)
-    app.register_blueprint(v4)
+    edge.init_app(app)
+    for version in API_VERSIONS:
+        app.register_blueprint(_customer_api(app, version))
     app.register_blueprint(admin_session.bp, url_prefix="/admin")
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(admin_flags.bp, url_prefix="/admin")

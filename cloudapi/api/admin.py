@@ -7,6 +7,8 @@ from cloudapi.api.auth import admin_required, load_admin_principal
 from cloudapi.api.context import body, database, snapshot
 from cloudapi.api.principals import forget_account
 from cloudapi.errors import ApiError, NotFound
+from cloudapi.schemas import load
+from cloudapi.schemas.admin import AccountCreateSchema, AccountTagSchema, GpuInstanceSchema
 from cloudapi.services import accounts, console
 
 bp = Blueprint("admin", __name__)
@@ -42,13 +44,8 @@ def list_accounts():
 @bp.post("/accounts")
 @admin_required
 def create_account():
-    doc = body()
-    email, tags = doc.get("email"), doc.get("tags", [])
-    if not isinstance(email, str):
-        raise ApiError.field("email", "email is required")
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise ApiError.field("tags", "tags must be a list of strings")
-    return _change(accounts.create, email, tags)
+    doc = load(AccountCreateSchema(), body())
+    return _change(accounts.create, doc["email"], doc["tags"])
 
 
 @bp.get("/accounts/<int:account_id>")
@@ -60,9 +57,7 @@ def get_account(account_id):
 @bp.post("/accounts/<int:account_id>/tags")
 @admin_required
 def tag_account(account_id):
-    tag = body().get("tag")
-    if not isinstance(tag, str):
-        raise ApiError.field("tag", "tag is required")
+    tag = load(AccountTagSchema(), body())["tag"]
     return _change(accounts.tag, account_id, tag)
 
 
@@ -76,7 +71,7 @@ def untag_account(account_id, tag):
 @admin_required
 def bring_up_gpu_instance(account_id):
     """The one button: a GPU instance for an account, with a root password shown once."""
-    doc = body()
+    doc = load(GpuInstanceSchema(), body())
     made = console.bring_up(database(), snapshot(), account_id, doc)
     instance, root_pass = made
     return {

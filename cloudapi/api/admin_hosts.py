@@ -5,6 +5,8 @@ from flask import Blueprint, current_app, request
 from cloudapi.api.auth import admin_required, load_admin_principal
 from cloudapi.api.context import body, database, snapshot
 from cloudapi.errors import ApiError, NotFound
+from cloudapi.schemas import load
+from cloudapi.schemas.admin import HostStatusSchema
 from cloudapi.services import capacity, hosts
 
 bp = Blueprint("admin_hosts", __name__)
@@ -67,7 +69,7 @@ def get_host(hostname):
 @bp.post("/hosts/<hostname>/status")
 @admin_required
 def set_host_status(hostname):
-    status = body().get("status")
+    status = load(HostStatusSchema(), body())["status"]
     try:
         with database().transaction() as session:
             made = host_json(hosts.set_status(session, hostname, status))

@@ -1,13 +1,34 @@
-"""The admin console's login: an admin token exchanged for a session cookie."""
+"""The admin console's login: an admin token exchanged for a server-side session.
 
-import secrets
+The cookie carries only the session's random id (HttpOnly, SameSite=Strict, and Secure
+unless SESSION_COOKIE_SECURE is off for plain-HTTP local use); the session itself is a
+database row (cloudapi/services/console_sessions.py), so logging out ends it everywhere.
+"""
 
-from flask import Blueprint, current_app, session
+from flask import Blueprint, current_app, g, request
 
+from cloudapi.api.auth import CONSOLE_COOKIE, console_session
 from cloudapi.api.context import body
 from cloudapi.errors import ApiError, Unauthorized
+from cloudapi.services import console_sessions
 
 bp = Blueprint("admin_session", __name__)
+
+
+def _database():
+    return current_app.extensions["cloudapi.db"]
+
+
+def _set_cookie(response, value):
+    """Write (or, with value None, delete) the session cookie with the console's flags."""
+    config = current_app.config
+    flags = {"path": "/", "httponly": True, "samesite": "Strict",
+             "secure": bool(config["SESSION_COOKIE_SECURE"])}  # fmt: skip
+    if value is None:
+        response.delete_cookie(CONSOLE_COOKIE, **flags)
+    else:
+        response.set_cookie(CONSOLE_COOKIE, value, **flags)
+    return response
 
 
 @bp.post("/session")
@@ -16,23 +37,32 @@ def log_in():
     if not isinstance(token, str) or not token:
         raise ApiError.field("token", "token is required")
     found = current_app.extensions["cloudapi.principals"].lookup(token)
+    if found is None:
+        g.auth_failed = True  # a guessed token: counted per address at the edge
     if found is None or not found["is_admin"]:
         raise Unauthorized()
-    session.clear()
-    session["admin_token_id"] = found["token_id"]
-    session["csrf_token"] = secrets.token_urlsafe(32)
-    session.permanent = False
-    return {"authenticated": True, "csrf_token": session["csrf_token"]}
+    seconds = current_app.config["CONSOLE_SESSION_SECONDS"]
+    previous = request.cookies.get(CONSOLE_COOKIE)
+    with _database().transaction() as session:
+        if previous:  # signing in again replaces this browser's session
+            console_sessions.end(session, previous)
+        session_id, csrf_token = console_sessions.start(session, found["token_id"], seconds)
+    response = current_app.json.response({"authenticated": True, "csrf_token": csrf_token})
+    return _set_cookie(response, session_id)
 
 
 @bp.get("/session")
 def whoami():
-    if session.get("admin_token_id") is None:
+    live = console_session()
+    if live is None:
         return {"authenticated": False, "csrf_token": None}
-    return {"authenticated": True, "csrf_token": session.get("csrf_token")}
+    return {"authenticated": True, "csrf_token": live.csrf_token}
 
 
 @bp.delete("/session")
 def log_out():
-    session.clear()
-    return {}
+    session_id = request.cookies.get(CONSOLE_COOKIE)
+    if session_id:
+        with _database().transaction() as session:
+            console_sessions.end(session, session_id)
+    return _set_cookie(current_app.json.response({}), None)

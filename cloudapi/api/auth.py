@@ -3,13 +3,15 @@
 import hmac
 from functools import wraps
 
-from flask import current_app, g, request, session
+from flask import current_app, g, request
 
 from cloudapi.errors import NOT_AUTHORIZED, ApiError, Unauthorized
 from cloudapi.principal import Principal
-from cloudapi.services import tokens
+from cloudapi.services import console_sessions
 
 ANONYMOUS = None
+# The console's cookie: an opaque session id (see cloudapi/services/console_sessions.py).
+CONSOLE_COOKIE = "cloudapi_console"
 
 
 def bearer_token():
@@ -21,40 +23,53 @@ def bearer_token():
 
 
 def load_principal():
-    """Resolve the request's token, if any, onto g.principal; a bad token is a 401."""
+    """Resolve the request's token, if any, onto g.principal; a bad token is a 401.
+
+    A token that resolves to no one is marked on `g.auth_failed`: the edge counts those per
+    client address, so guessing tokens is rate limited (cloudapi/api/edge.py).
+    """
     token = bearer_token()
     g.principal = ANONYMOUS
     if token is None:
         return
     found = current_app.extensions["cloudapi.principals"].lookup(token) if token else None
     if found is None:
+        g.auth_failed = True
         raise Unauthorized()
     g.principal = Principal(**found)
+
+
+def console_session():
+    """The live console session named by this request's cookie, or None.
+
+    Read from the database on every request, so a logout or a revoked admin token ends
+    the session on every worker at once.
+    """
+    session_id = request.cookies.get(CONSOLE_COOKIE)
+    if not session_id:
+        return None
+    return console_sessions.lookup(current_app.extensions["cloudapi.db"], session_id)
 
 
 def load_admin_principal():
     """Admin endpoints: a bearer token, or the console's session cookie plus its CSRF token.
 
-    The console (a browser) exchanges an admin token for a signed session cookie once, so
-    the token never sits in a URL or in page storage. Requests that change something must
-    echo the session's CSRF token in X-CSRF-Token.
+    The console (a browser) exchanges an admin token for a session once, so the token
+    never sits in a URL or in page storage. Requests that change something must echo the
+    session's CSRF token in X-CSRF-Token.
     """
     if request.headers.get("Authorization"):
         load_principal()
         return
     g.principal = ANONYMOUS
-    token_id = session.get("admin_token_id")
-    if token_id is None:
-        return
-    found = tokens.lookup_admin_by_id(current_app.extensions["cloudapi.db"], token_id)
-    if found is None:
-        session.clear()
+    live = console_session()
+    if live is None:
         return
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         sent = request.headers.get("X-CSRF-Token", "")
-        if not hmac.compare_digest(sent, session.get("csrf_token", "")):
+        if not hmac.compare_digest(sent.encode(), live.csrf_token.encode()):
             raise ApiError.reason("CSRF token missing or wrong", 403)
-    g.principal = Principal(**found)
+    g.principal = Principal(**live.principal)
 
 
 def customer_required(area, write=False):

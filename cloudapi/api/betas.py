@@ -7,7 +7,8 @@ from cloudapi.api.auth import customer_required
 from cloudapi.api.context import body, database, principal
 from cloudapi.api.pagination import page_request, paginate_list
 from cloudapi.api.principals import forget_account
-from cloudapi.errors import ApiError
+from cloudapi.schemas import load
+from cloudapi.schemas.admin import BetaEnrollSchema
 from cloudapi.services import betas
 
 bp = Blueprint("betas", __name__)
@@ -45,10 +46,7 @@ def get_enrolled(beta_id):
 @bp.post("/account/betas")
 @customer_required("account", write=True)
 def enroll():
-    doc = body()
-    unknown = [{"field": k, "reason": "Unknown field"} for k in doc if k != "id"]
-    if unknown:
-        raise ApiError(unknown)
-    betas.enroll(database(), principal().account_id, doc.get("id"))
+    doc = load(BetaEnrollSchema(), body())
+    betas.enroll(database(), principal().account_id, doc["id"])
     forget_account(current_app, principal().account_id)
     return {}

@@ -1,25 +1,40 @@
 """What every /v4 response carries at the edge: CORS for listed origins, and rate limits.
 
-Rate limits follow Linode: a general budget per caller, a stricter one for creating
-Linodes, `X-RateLimit-Limit/Remaining/Reset` on every response and a 429 with a small
-integer `Retry-After` when the budget is spent (both official clients wait and retry).
-Counters are fixed windows kept in each process: with N gunicorn workers a caller can get
-up to N times the budget (a shared store such as Redis would make it exact).
+Rate limits follow Linode: a general budget per caller (`RATE_LIMIT`), a stricter one for
+creating Linodes (`RATE_LIMIT_CREATE`), `X-RateLimit-Limit/Remaining/Reset` on every /v4
+response and a 429 `{"errors":[{"reason":"Too many requests"}]}` with a small integer
+`Retry-After` when a budget is spent (both official clients wait and retry). Requests whose
+token resolves to no one are counted per client address (`RATE_LIMIT_AUTH_FAILURES`, on
+/v4, /admin and /internal alike): past that budget the address gets 429 for anything that
+presents a token, so tokens cannot be guessed at request speed.
+
+Flask-Limiter counts, with fixed windows, in `RATELIMIT_STORAGE_URI`: `memory://` keeps
+them in each process (the embedded default), `redis://...` shares them between every
+worker of every server, and Redis's atomic increments make the budget exact. Should Redis
+fail, each process falls back to its own counters until Redis answers again.
 """
 
+import logging
 import math
-import threading
 import time
 
-from flask import current_app, request
+from flask import current_app, g, request
+from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 
 from cloudapi.api.auth import bearer_token
 from cloudapi.errors import error_response
 from cloudapi.services.tokens import digest
 
+log = logging.getLogger(__name__)
+
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Filter, Idempotency-Key"
 ALLOWED_METHODS = "GET, POST, PUT, DELETE"
 EXPOSED_HEADERS = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After"
+CREATE_PATHS = ("/v4/linode/instances", "/v4beta/linode/instances")
+# Scopes of the shared budgets (part of each counter's key).
+ALL, CREATE, AUTH_FAILURES = "v4", "v4-create", "auth-failures"
+# A storage that does not answer within this long counts as down (then: per-process).
+STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 
 
 def parse_limit(text):
@@ -30,33 +45,39 @@ def parse_limit(text):
     return int(count), int(seconds or 60)
 
 
-class Limiter:
-    """Fixed-window counters per (bucket, caller)."""
-
-    def __init__(self):
-        self._windows = {}
-        self._lock = threading.Lock()
-
-    def hit(self, bucket, caller, limit, seconds, now=None):
-        """Count one request; return (allowed, remaining, reset epoch seconds)."""
-        now = time.time() if now is None else now
-        start = math.floor(now / seconds) * seconds
-        key = (bucket, caller)
-        with self._lock:
-            window, used = self._windows.get(key, (start, 0))
-            if window != start:
-                window, used = start, 0
-            used += 1
-            self._windows[key] = (window, used)
-            if len(self._windows) > 100_000:
-                self._windows = {k: v for k, v in self._windows.items() if v[0] == start}
-        reset = int(start + seconds)
-        return used <= limit, max(limit - used, 0), reset
+def limit_string(text):
+    """Our config ("800/120") in Flask-Limiter's notation ("800 per 120 seconds"), or None."""
+    parsed = parse_limit(text)
+    return None if parsed is None else f"{parsed[0]} per {parsed[1]} seconds"
 
 
 def _caller():
+    """Whose budget a /v4 request spends: its token's (hashed), else its address's."""
     token = bearer_token()
     return digest(token) if token else f"ip:{request.remote_addr}"
+
+
+def _address():
+    return request.remote_addr or "unknown"
+
+
+def _is_create():
+    return request.method == "POST" and request.path.rstrip("/") in CREATE_PATHS
+
+
+def _presents_no_token():
+    """Anonymous requests cannot guess a token: the failed-auth budget leaves them alone."""
+    logging_in = request.endpoint == "admin_session.log_in"
+    return not request.headers.get("Authorization") and not logging_in
+
+
+def _failed_auth(_response):
+    return g.get("auth_failed", False)
+
+
+def _is_preflight():
+    asks = request.headers.get("Access-Control-Request-Method")
+    return request.method == "OPTIONS" and bool(asks)
 
 
 def _cors_origin():
@@ -67,7 +88,7 @@ def _cors_origin():
 
 def preflight():
     """Answer a CORS preflight for a listed origin before anything else runs."""
-    if request.method != "OPTIONS" or not request.headers.get("Access-Control-Request-Method"):
+    if not _is_preflight():
         return None
     response = current_app.response_class(status=204)
     origin = _cors_origin()
@@ -82,40 +103,43 @@ def preflight():
     return response
 
 
-def rate_limit():
-    """Spend one request of the caller's budget (two for creates); 429 when spent."""
-    limits = current_app.extensions["cloudapi.rate_limits"]
-    checks = [("all", limits["default"])]
-    if request.method == "POST" and request.path.rstrip("/") == "/v4/linode/instances":
-        checks.append(("create", limits["create"]))
-    caller, headline = _caller(), None
-    for bucket, limit in checks:
-        if limit is None:
-            continue
-        allowed, remaining, reset = current_app.extensions["cloudapi.limiter"].hit(
-            bucket, caller, *limit
-        )
-        headline = (limit[0], remaining, reset)
-        if not allowed:
-            response = error_response([{"reason": "Too many requests"}], 429)
-            response.headers["Retry-After"] = str(max(1, reset - int(time.time())))
-            _rate_headers(response, headline)
-            return response
-    request.environ["cloudapi.rate"] = headline
-    return None
+def _headline():
+    """The limit the X-RateLimit-* headers describe: the one breached, else the create
+    budget on a create, else the general budget (None when limits are off)."""
+    limits = current_app.extensions["cloudapi.limiter"].current_limits
+    breached = [lim for lim in limits if lim.breached]
+    if breached:
+        return breached[0]
+    by_scope = {lim.request_args[-1]: lim for lim in limits}
+    return by_scope.get(CREATE) or by_scope.get(ALL)
 
 
-def _rate_headers(response, headline):
-    if headline is not None:
-        limit, remaining, reset = headline
-        response.headers["X-RateLimit-Limit"] = str(limit)
-        response.headers["X-RateLimit-Remaining"] = str(remaining)
-        response.headers["X-RateLimit-Reset"] = str(reset)
+def _retry_after():
+    """Whole seconds until the breached window ends; at least 1, so a client never spins."""
+    breached = current_app.extensions["cloudapi.limiter"].current_limit
+    try:
+        return max(1, math.ceil(breached.window.reset_time - time.time()))
+    except Exception:  # noqa: BLE001 (no limit or no storage at hand: a short wait)
+        return 1
+
+
+def too_many_requests(_exc: RateLimitExceeded):
+    """Linode's 429: its error body and a small integer Retry-After."""
+    response = error_response([{"reason": "Too many requests"}], 429)
+    response.headers["Retry-After"] = str(_retry_after())
+    return response
 
 
 def decorate(response):
     """Add the rate and CORS headers to a /v4 response."""
-    _rate_headers(response, request.environ.get("cloudapi.rate"))
+    try:
+        headline = _headline()
+        if headline is not None:
+            response.headers["X-RateLimit-Limit"] = str(headline.limit.amount)
+            response.headers["X-RateLimit-Remaining"] = str(headline.remaining)
+            response.headers["X-RateLimit-Reset"] = str(headline.reset_at)
+    except Exception:  # noqa: BLE001 (the storage failed mid-request: answer without them)
+        log.exception("rate limit headers left out")
     origin = _cors_origin()
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
@@ -124,14 +148,43 @@ def decorate(response):
     return response
 
 
-def init_app(app, blueprint):
+def _limiter(app):
+    """A Flask-Limiter for this app: per-address failed-auth budget on every endpoint."""
+    config = app.config
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    if not config["RATELIMIT_STORAGE_URI"].startswith("memory"):
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", STORAGE_OPTIONS)
+    failures = limit_string(config["RATE_LIMIT_AUTH_FAILURES"])
+    app_limits = [ApplicationLimit(limit_provider=failures, key_function=_address,
+                                   scope=AUTH_FAILURES, exempt_when=_presents_no_token,
+                                   deduct_when=_failed_auth)]  # fmt: skip
+    limiter = Limiter(_address, application_limits=app_limits if failures else None,
+                      headers_enabled=False)  # fmt: skip
+    limiter.request_filter(_is_preflight)
+    limiter.init_app(app)
+    return limiter
+
+
+def init_app(app):
+    """The app-wide parts: allowed origins, the limiter and the 429 handler."""
     origins = app.config["CORS_ORIGINS"] or ""
     app.extensions["cloudapi.cors_origins"] = {o.strip() for o in origins.split(",") if o.strip()}
-    app.extensions["cloudapi.rate_limits"] = {
-        "default": parse_limit(app.config["RATE_LIMIT"]),
-        "create": parse_limit(app.config["RATE_LIMIT_CREATE"]),
-    }
-    app.extensions["cloudapi.limiter"] = Limiter()
+    app.extensions["cloudapi.limiter"] = _limiter(app)
+    app.register_error_handler(RateLimitExceeded, too_many_requests)
+
+
+def guard(app, blueprint):
+    """Put a customer API blueprint (/v4, /v4beta) behind the edge.
+
+    The budgets' scopes are shared, so /v4 and /v4beta spend one budget per caller.
+    """
+    limiter = app.extensions["cloudapi.limiter"]
+    general = limit_string(app.config["RATE_LIMIT"])
+    if general:
+        limiter.shared_limit(general, scope=ALL, key_func=_caller)(blueprint)
+    create = limit_string(app.config["RATE_LIMIT_CREATE"])
+    if create:
+        limiter.shared_limit(create, scope=CREATE, key_func=_caller,
+                             exempt_when=lambda: not _is_create())(blueprint)  # fmt: skip
     blueprint.before_request(preflight)
-    blueprint.before_request(rate_limit)
     blueprint.after_request(decorate)

@@ -38,8 +38,10 @@ def create_instance():
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= 128 and key.isprintable()):
         raise ApiError.field("Idempotency-Key", "Must be 1-128 printable characters")
-    created = instances.create(database(), snapshot(), principal(), features(), body(), key)
-    return _render(created)
+    args = (database(), snapshot(), principal(), features(), body())
+    if key is None:
+        return _render(instances.create(*args))
+    return instances.create_once(*args, key, _render)  # the first create's response
 
 
 @bp.get("/linode/instances/<int:instance_id>")

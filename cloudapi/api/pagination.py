@@ -1,6 +1,7 @@
 """Linode's page envelope: {data, page, pages, results}; page_size 25..500, default 100."""
 
 import math
+import re
 from dataclasses import dataclass
 
 from flask import request
@@ -9,6 +10,9 @@ from cloudapi.errors import ApiError
 
 DEFAULT_PAGE_SIZE = 100
 MIN_PAGE_SIZE, MAX_PAGE_SIZE = 25, 500
+# Plain decimal digits only, at most 18 of them: int() alone would also take " 7", "1_0",
+# non-ASCII digits and thousands of digits (where it raises). Bigger pages are the last page.
+_NUMBER = re.compile(r"-?[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,9 @@ def _int_arg(name, default):
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError.field(name, f"{name} must be an integer") from None
+    if not _NUMBER.fullmatch(raw):
+        raise ApiError.field(name, f"{name} must be an integer")
+    return int(raw)
 
 
 def page_request():

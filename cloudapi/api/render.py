@@ -1,11 +1,12 @@
 """Resources rendered in Linode's JSON shapes."""
 
-import hashlib
+import uuid
 
 from cloudapi import features as feature_rules
 from cloudapi.services.instances import ipv4_of, ipv6_of
 
 TIME = "%Y-%m-%dT%H:%M:%S"
+POOL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://cloudapi.invalid/pool")
 
 
 def ts(value):
@@ -54,7 +55,7 @@ def image(i):
     return {
         "id": i.id,
         "label": i.label,
-        "description": i.description,
+        "description": i.description or None,  # non-empty or null, as Linode
         "created": ts(i.created),
         "updated": ts(i.created),
         "created_by": "linode",
@@ -104,7 +105,7 @@ def instance(inst, plan, site_type="core"):
             "schedule": {"day": None, "window": None},
         },
         "watchdog_enabled": inst.watchdog_enabled,
-        "host_uuid": inst.host_uuid or _pool_uuid(inst.region_id),
+        "host_uuid": _host_uuid(inst),
         "has_user_data": inst.has_user_data,
         "disk_encryption": inst.disk_encryption,
         "lke_cluster_id": None,
@@ -116,23 +117,35 @@ def instance(inst, plan, site_type="core"):
     }
 
 
-def _pool_uuid(region_id):
-    """Instances not placed on a known host run in the region's shared pool."""
-    return hashlib.sha1(f"pool:{region_id}".encode()).hexdigest()
+def _host_uuid(inst):
+    """The instance's host as Linode shows it: a UUID (hosts registered before UUIDs were
+    used kept a SHA-1 hex digest, shown as the UUID of its first 128 bits)."""
+    if inst.host_uuid is None:  # not placed on a known host: the region's shared pool
+        return str(uuid.uuid5(POOL_NAMESPACE, inst.region_id))
+    value = inst.host_uuid
+    return str(uuid.UUID(hex=value[:32])) if len(value) == 40 else value
+
+
+ENTITY_URLS = {"linode": "/v4/linode/instances/{}", "firewall": "/v4/networking/firewalls/{}"}
+
+
+def _entity(kind, entity_id, label):
+    return {"id": entity_id, "label": label, "type": kind,
+            "url": ENTITY_URLS.get(kind, "/v4/linode/instances/{}").format(entity_id)}  # fmt: skip
 
 
 def event(e):
+    secondary = None
+    if e.secondary_entity_type is not None:  # Linode's spec: a secondary entity's id is a string
+        secondary = _entity(e.secondary_entity_type, e.secondary_entity_id,
+                            e.secondary_entity_label)  # fmt: skip
+        secondary["id"] = str(secondary["id"])
     return {
         "id": e.id,
         "action": e.action,
         "created": ts(e.created),
-        "entity": {
-            "id": e.entity_id,
-            "label": e.entity_label,
-            "type": e.entity_type,
-            "url": f"/v4/linode/instances/{e.entity_id}",
-        },
-        "secondary_entity": None,
+        "entity": _entity(e.entity_type, e.entity_id, e.entity_label),
+        "secondary_entity": secondary,
         "status": e.status,
         "percent_complete": e.percent_complete,
         "duration": e.duration,
@@ -166,7 +179,7 @@ def account(a, features):
         "billing_source": "linode",
         "active_since": ts(a.created),
         "active_promotions": [],
-        "credit_card": {"last_four": None, "expiry": None},
+        "credit_card": {"last_four": "", "expiry": ""},  # no card on file; strings per spec
         "capabilities": feature_rules.visible_capabilities(capabilities, features),
     }
 
@@ -191,7 +204,7 @@ def profile(a):
             "total": 0,
             "completed": 0,
             "pending": 0,
-            "credit": 0.0,
+            "credit": 0,
         },
     }
 

@@ -53,6 +53,8 @@ class Token(Base):
     host: Mapped[str | None] = mapped_column(String(253))
     scopes: Mapped[str] = mapped_column(String(512), default="*")
     label: Mapped[str] = mapped_column(String(100), default="")
+    # The first 16 characters, which /profile/tokens shows as Linode does (never the rest).
+    prefix: Mapped[str] = mapped_column(String(16), default="")
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expiry: Mapped[datetime | None] = mapped_column(DateTime)
 

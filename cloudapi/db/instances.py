@@ -66,14 +66,23 @@ class InstanceTag(Base):
     tag: Mapped[str] = mapped_column(String(50), primary_key=True)
 
 
-class IdempotencyKey(Base):
-    """A create made with an Idempotency-Key: the same key within 24 h returns it again."""
+class IdempotencyRequest(Base):
+    """A create made with an Idempotency-Key, bound to its request and its first answer.
 
-    __tablename__ = "idempotency_keys"
+    The row is claimed (inserted) first in the create's own transaction, so a concurrent
+    create with the same key waits on the primary key and then replays `response`, and a
+    create that fails leaves no row. `request_hash` binds the key to one request body;
+    `response` is kept so that a replay after the instance is gone answers the same.
+    """
+
+    __tablename__ = "idempotency_requests"
 
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # Null while the create is in flight (never seen by others), and if the row outlives it.
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id", ondelete="SET NULL"))
+    response: Mapped[dict | None] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

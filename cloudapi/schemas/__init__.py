@@ -1,10 +1,14 @@
 """Marshmallow schemas for request bodies, and the bridge to Linode's error list."""
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, pre_load
 
 from cloudapi.errors import ApiError
+from cloudapi.schemas import wire
 
 UNKNOWN_FIELD = "Unknown field"
+# Every id and count is an INTEGER column: PostgreSQL's is 32-bit, so larger values must be
+# refused as input rather than reach the database (where they are a 500).
+DB_INT_MAX = 2**31 - 1
 
 
 class StrictBoolean(fields.Boolean):
@@ -28,10 +32,50 @@ class StrictInteger(fields.Integer):
         return value
 
 
+class BoundedList(fields.List):
+    """A list with at most `most` items, refused by its length before any item is looked at.
+
+    Checking the length first keeps a 10,000-item list cheap (one error, not 10,000).
+    """
+
+    def __init__(self, inner, *, most, **kwargs):
+        super().__init__(inner, **kwargs)
+        self.most = most
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list) and len(value) > self.most:
+            raise ValidationError(f"Must have at most {self.most} items")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _nest(problems):
+    """{"tags": {1: [reason]}} from [(("tags", 1), reason)]: marshmallow's error shape."""
+    messages = {}
+    for path, reason in problems:
+        node = messages
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node.setdefault(path[-1] if path else "_schema", []).append(reason)
+    return messages
+
+
 class RequestSchema(Schema):
-    """Base for request bodies: unknown fields are errors, messages are Linode-like."""
+    """Base for request bodies: unknown fields are errors, messages are Linode-like.
+
+    Every string in the body, in any field (nested, listed or free-form such as
+    stackscript_data), must be text a database can store: no NUL, no lone surrogates
+    (cloudapi/schemas/wire.py). One check here covers every field of every schema, so
+    a new string field cannot forget it.
+    """
 
     error_messages = {"unknown": UNKNOWN_FIELD, "type": "Request body must be a JSON object"}
+
+    @pre_load
+    def _storable_text(self, data, **kwargs):
+        problems = wire.text_problems(data) if isinstance(data, dict) else []
+        if problems:
+            raise ValidationError(_nest(problems))
+        return data
 
 
 def flatten(messages, prefix=""):

@@ -13,16 +13,22 @@ import re
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from cloudapi.domain.cpus import parse_cpulist
-from cloudapi.schemas import RequestSchema, StrictInteger
+from cloudapi.schemas import BoundedList, RequestSchema, StrictInteger
 
 PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 HEX4 = re.compile(r"^[0-9a-f]{4}$")
 # What the inventory's integer columns hold (32-bit signed on every database we run on).
 INT32 = validate.Range(min=0, max=2**31 - 1)
 HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+CPULIST_MAX = 1024
+MAX_NUMA_NODES = 64  # node numbers are 0-63
+MAX_GPUS = 64  # our choice: today's largest hosts have 8-16
+MAX_IOMMU_FUNCTIONS = 32  # our choice: a GPU's group is itself and an audio/USB function or two
 
 
 def _cpulist(value):
+    if len(value) > CPULIST_MAX:  # the cpus and reserved_cpus columns' width
+        raise ValidationError(f"Must be at most {CPULIST_MAX} characters")
     try:
         parse_cpulist(value)
     except ValueError:
@@ -44,16 +50,17 @@ class GpuSchema(RequestSchema):
     model = fields.String(required=True, validate=validate.Length(1, 128))
     numa_node = StrictInteger(required=True, allow_none=True, validate=INT32)
     iommu_group = StrictInteger(load_default=None, allow_none=True, validate=INT32)
-    iommu_functions = fields.List(fields.String(validate=validate.Regexp(PCI)), load_default=list)
+    iommu_functions = BoundedList(fields.String(validate=validate.Regexp(PCI)),
+                                  most=MAX_IOMMU_FUNCTIONS, load_default=list)  # fmt: skip
 
 
 class HostSchema(RequestSchema):
     hostname = fields.String(required=True, validate=validate.Regexp(HOSTNAME))
     region = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9-]{1,64}$"))
     reserved_cpus = fields.String(load_default="", validate=_cpulist)
-    numa_nodes = fields.List(fields.Nested(NumaNodeSchema), required=True,
+    numa_nodes = BoundedList(fields.Nested(NumaNodeSchema), most=MAX_NUMA_NODES, required=True,
                              validate=validate.Length(min=1))  # fmt: skip
-    gpus = fields.List(fields.Nested(GpuSchema), load_default=list)
+    gpus = BoundedList(fields.Nested(GpuSchema), most=MAX_GPUS, load_default=list)
 
     @validates_schema(skip_on_field_errors=True)
     def _consistent(self, data, **kwargs):

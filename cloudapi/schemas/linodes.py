@@ -1,11 +1,12 @@
 """Linode create and update bodies, with Linode's rules."""
 
 import ipaddress
+import json
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from cloudapi.domain import rules
-from cloudapi.schemas import RequestSchema, StrictBoolean, StrictInteger
+from cloudapi.schemas import BoundedList, RequestSchema, StrictBoolean, StrictInteger
 
 TYPE_NOT_FOUND = "A valid plan type by that ID was not found"
 REGION_NOT_FOUND = "A valid region by that ID was not found"
@@ -16,6 +17,17 @@ SWAP_MAX = 8192
 # Create parameters that exist only for accounts with the GPU feature; for everyone else
 # they are excluded from the schema and so answer exactly like any unknown field.
 GPU_ONLY_FIELDS = ("numa_affinity",)
+# List lengths. Linode documents two: at most 3 interfaces (linode-openapi.yaml,
+# interfaces maxItems 3) and, for images, at most 500 tags; we hold Linodes to the same
+# 500. For the rest Linode documents none, so these are our own, far above real use.
+MAX_TAGS = 500
+MAX_INTERFACES = 3
+MAX_AUTHORIZED_KEYS = 100  # our choice: no documented limit
+MAX_AUTHORIZED_USERS = 100  # our choice: no documented limit (and only one user exists)
+MAX_IPV4 = 16  # our choice: reserved addresses to assign at once
+MAX_IP_RANGES = 16  # our choice: routed ranges on one VPC interface
+GROUP_MAX = 50  # Linode documents none for the deprecated group; ours since launch
+STACKSCRIPT_DATA_MAX = 65535  # Linode: stackscript_data is at most 65,535 characters
 
 
 def _check(problem_fn):
@@ -57,18 +69,23 @@ class InterfaceSchema(RequestSchema):
     primary = StrictBoolean()
     subnet_id = StrictInteger(allow_none=True)
     ipv4 = fields.Nested(InterfaceIPv4Schema)
-    ip_ranges = fields.List(fields.String(validate=_ip_network))
+    ip_ranges = BoundedList(fields.String(validate=_ip_network), most=MAX_IP_RANGES)
 
 
-def _string_list(rule=None, **kwargs):
+def _string_list(rule=None, *, most, **kwargs):
     inner = fields.String(validate=_check(rule)) if rule else fields.String()
-    return fields.List(inner, **kwargs)
+    return BoundedList(inner, most=most, **kwargs)
+
+
+def _stackscript_data_size(value):
+    if len(json.dumps(value, ensure_ascii=False)) > STACKSCRIPT_DATA_MAX:
+        raise ValidationError(f"Must be at most {STACKSCRIPT_DATA_MAX} characters as JSON")
 
 
 class LinodeUpdateSchema(RequestSchema):
     label = fields.String(validate=_check(rules.label_problems))
-    group = fields.String(validate=validate.Length(max=50))
-    tags = _string_list(rules.tag_problem)
+    group = fields.String(validate=validate.Length(max=GROUP_MAX))
+    tags = _string_list(rules.tag_problem, most=MAX_TAGS)
     watchdog_enabled = StrictBoolean()
     maintenance_policy = fields.String(
         validate=validate.OneOf(["linode/migrate", "linode/power_off_on"])
@@ -105,21 +122,23 @@ class LinodeCreateSchema(RequestSchema):
     region = fields.String(required=True, error_messages={"required": "region is required"})
     image = fields.String(allow_none=True)
     root_pass = fields.String(validate=_check(rules.password_problem))
-    authorized_keys = _string_list(rules.ssh_key_problem)
-    authorized_users = _string_list()
+    authorized_keys = _string_list(rules.ssh_key_problem, most=MAX_AUTHORIZED_KEYS)
+    authorized_users = _string_list(most=MAX_AUTHORIZED_USERS)
     label = fields.String(validate=_check(rules.label_problems))
-    group = fields.String(validate=validate.Length(max=50))
-    tags = _string_list(rules.tag_problem)
+    group = fields.String(validate=validate.Length(max=GROUP_MAX))
+    tags = _string_list(rules.tag_problem, most=MAX_TAGS)
     booted = StrictBoolean()
     backups_enabled = StrictBoolean()
     private_ip = StrictBoolean()
     swap_size = StrictInteger(validate=validate.Range(min=0, max=SWAP_MAX))
     stackscript_id = StrictInteger(allow_none=True)
-    stackscript_data = fields.Dict(keys=fields.String(), allow_none=True)
+    stackscript_data = fields.Dict(
+        keys=fields.String(), allow_none=True, validate=_stackscript_data_size
+    )
     backup_id = StrictInteger(allow_none=True)
     firewall_id = StrictInteger(allow_none=True)
     metadata = fields.Nested(MetadataSchema)
-    interfaces = fields.List(fields.Nested(InterfaceSchema))
+    interfaces = BoundedList(fields.Nested(InterfaceSchema), most=MAX_INTERFACES)
     interface_generation = fields.String(
         allow_none=True, validate=validate.OneOf(["legacy_config", "linode"])
     )
@@ -129,7 +148,7 @@ class LinodeCreateSchema(RequestSchema):
     maintenance_policy = fields.String(
         validate=validate.OneOf(["linode/migrate", "linode/power_off_on"])
     )
-    ipv4 = fields.List(fields.String())
+    ipv4 = _string_list(most=MAX_IPV4)
     kernel = fields.String(validate=validate.OneOf(KERNELS))
     boot_size = StrictInteger(validate=validate.Range(min=1))
     numa_affinity = fields.String(validate=validate.OneOf(["strict", "preferred"]))

@@ -1,6 +1,6 @@
 """Registering GPU hosts and changing their status."""
 
-import hashlib
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -11,6 +11,9 @@ from cloudapi.domain.cpus import parse_cpulist
 from cloudapi.errors import ApiError
 from cloudapi.schemas import load
 from cloudapi.schemas.hosts import HostSchema
+
+# Host UUIDs are derived from the hostname, so re-registering a host keeps its UUID.
+HOST_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://cloudapi.invalid/host")
 
 
 class HostError(ValueError):
@@ -27,7 +30,7 @@ def register(session, description):
     reserved = set(parse_cpulist(data["reserved_cpus"]))
     host = Host(
         hostname=data["hostname"],
-        uuid=hashlib.sha1(data["hostname"].encode()).hexdigest(),
+        uuid=str(uuid.uuid5(HOST_NAMESPACE, data["hostname"])),
         region_id=data["region"],
         status="active",
         reserved_cpus=data["reserved_cpus"],

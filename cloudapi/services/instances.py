@@ -2,22 +2,21 @@
 
 import ipaddress
 import uuid
-from datetime import timedelta
 
 from sqlalchemy import exists, literal, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cloudapi import filters
 from cloudapi.db.base import utcnow
-from cloudapi.db.instances import IdempotencyKey, Instance, InstanceTag
+from cloudapi.db.instances import Instance, InstanceTag
 from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event, Job
-from cloudapi.domain import lifecycle, placement
+from cloudapi.domain import lifecycle
 from cloudapi.errors import ApiError, NotFound
 from cloudapi.features import GPU_LINODES
 from cloudapi.schemas import load
 from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema, LinodeUpdateSchema
-from cloudapi.services import reservations
+from cloudapi.services import idempotency, provision, reservations
 from cloudapi.services.paging import page_of
 
 FILTERABLE = {
@@ -25,8 +24,8 @@ FILTERABLE = {
     "image": "str", "status": "str", "tags": "list", "hypervisor": "str", "created": "datetime",
 }  # fmt: skip
 LABEL_TAKEN = "Label must be unique among your Linodes"
+BUSY_CAPACITY = "GPU capacity is busy in this region; try again"
 RESERVE_ATTEMPTS = 10
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 _ADDRESS_BASE = ipaddress.IPv4Address("100.64.0.0")
 
 
@@ -60,8 +59,14 @@ def owns_type(session, account_id, type_id):
     return session.scalar(query) is not None
 
 
-def get(session, account_id, instance_id):
-    found = session.scalar(select(Instance).where(*_live(account_id), Instance.id == instance_id))
+def get(session, account_id, instance_id, lock=False):
+    """The account's live instance, or NotFound; `lock` holds its row to the commit.
+
+    With `lock` (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers anyway),
+    a concurrent writer of the same instance waits, then reads what the first committed.
+    """
+    query = select(Instance).where(*_live(account_id), Instance.id == instance_id)
+    found = session.scalar(query.with_for_update() if lock else query)
     if found is None:
         raise NotFound()
     return found
@@ -120,34 +125,34 @@ def _unique_label_guard(session):
         raise ApiError.field("label", LABEL_TAKEN) from None
 
 
-def create(database, snapshot, principal, features, body, idempotency_key=None):
-    """Validate a linode-create body, then write instance, job and event in one transaction.
-
-    With an `idempotency_key`, a second create with the same key from the same account
-    within 24 hours creates nothing and returns the first one's instance.
-    """
-    if idempotency_key is not None:
-        earlier = _earlier(database, principal.account_id, idempotency_key)
-        if earlier is not None:
-            return earlier
-    with database.reader() as session:
-        schema = LinodeCreateSchema(
-            catalog=snapshot,
-            features=features,
-            username=principal.username,
-            label_taken=lambda label: label_taken(session, principal.account_id, label),
-            exclude=() if GPU_LINODES in features else GPU_ONLY_FIELDS,
-        )
-        data = load(schema, body)
-    plan = snapshot.types[data["type"]]
+def create(database, snapshot, principal, features, body):
+    """Validate a linode-create body, then write instance, job and event in one transaction."""
     for _attempt in range(RESERVE_ATTEMPTS):
         try:
-            return _write_create(database, principal, plan, data, idempotency_key)
+            return _write_create(database, snapshot, principal, features, body)
         except reservations.Conflict:
             continue  # another create took the capacity we chose: place again
-        except DuplicateKey:
-            return _earlier(database, principal.account_id, idempotency_key)
-    raise ApiError.field("type", "GPU capacity is busy in this region; try again")
+    raise ApiError.field("type", BUSY_CAPACITY)
+
+
+def create_once(database, snapshot, principal, features, body, key, render):
+    """create() under an Idempotency-Key; returns `render(instance)` of the key's first create.
+
+    However many creates with one (account, key) run at once, in whatever processes, one
+    instance is made (services/idempotency.py); the others, and any replay within 24 h
+    (even after the instance is deleted), get the first create's response and write nothing.
+    """
+    digest = idempotency.request_hash(body)
+    keyed = (key, digest, render)
+    for _attempt in range(RESERVE_ATTEMPTS):
+        earlier = idempotency.replay(database, principal.account_id, key, digest)
+        if earlier is not None:
+            return earlier
+        try:
+            return _write_create(database, snapshot, principal, features, body, keyed)
+        except (reservations.Conflict, idempotency.Taken):
+            continue  # capacity lost: place again; key taken: replay the winner's answer
+    raise ApiError.field("type", BUSY_CAPACITY)
 
 
 def _is_retryable(exc):
@@ -155,101 +160,78 @@ def _is_retryable(exc):
     return code in ("40001", "40P01") or "database is locked" in str(exc.orig)
 
 
-class DuplicateKey(Exception):
-    """A concurrent create with the same Idempotency-Key committed first."""
+def _validate(session, snapshot, principal, features, body):
+    """The loaded body and its plan; in the write transaction, so after any key claim."""
+    schema = LinodeCreateSchema(
+        catalog=snapshot,
+        features=features,
+        username=principal.username,
+        label_taken=lambda label: label_taken(session, principal.account_id, label),
+        exclude=() if GPU_LINODES in features else GPU_ONLY_FIELDS,
+    )
+    data = load(schema, body)
+    return data, snapshot.types[data["type"]]
 
 
-def _earlier(database, account_id, key):
-    with database.reader() as session:
-        found = session.get(IdempotencyKey, (account_id, key))
-        if found is None or found.created < utcnow() - IDEMPOTENCY_WINDOW:
-            return None
-        return session.get(Instance, found.instance_id)
+def _write_create(database, snapshot, principal, features, body, keyed=None):
+    """One attempt in one transaction: key claim first, then validation and the writes.
 
-
-def _remember(session, instance, key):
-    stale = session.get(IdempotencyKey, (instance.account_id, key))
-    if stale is not None:  # older than the window: the key may be used again
-        session.delete(stale)
-        session.flush()
-    session.add(IdempotencyKey(account_id=instance.account_id, key=key, instance_id=instance.id))
-    try:
-        session.flush()
-    except IntegrityError:
-        raise DuplicateKey() from None
-
-
-def _write_create(database, principal, plan, data, idempotency_key=None):
-    """One attempt: instance, reservation, job and event in one transaction."""
+    `keyed` is (key, body hash, render) for create_once: the result is then the rendered
+    response, kept on the key's row; else it is the instance.
+    """
     try:
         with database.transaction() as session:
-            instance = Instance(
-                account_id=principal.account_id,
-                label=data.get("label") or f"pending-{uuid.uuid4().hex[:16]}",
-                group=data.get("group", ""),
-                type_id=plan.id,
-                region_id=data["region"],
-                image_id=data.get("image"),
-                status=lifecycle.initial_status(),
-                has_user_data=bool(data.get("metadata", {}).get("user_data")),
-                backups_enabled=data.get("backups_enabled", False),
-                private_ip=data.get("private_ip", False),
-                swap_size=data.get("swap_size", 512),
-                disk_encryption=data.get("disk_encryption", "disabled"),
-                maintenance_policy=data.get("maintenance_policy", "linode/migrate"),
-                alerts=lifecycle.default_alerts(plan.vcpus),
-                numa_affinity=data.get("numa_affinity", "strict") if plan.gpus else None,
-                tags=[InstanceTag(tag=t) for t in sorted(set(data.get("tags", [])))],
-            )
-            session.add(instance)
-            _unique_label_guard(session)
-            if "label" not in data:
-                instance.label = f"linode{instance.id}"
-                _unique_label_guard(session)
-            payload = _create_payload(data, data.get("booted", data.get("image") is not None))
-            payload.update(label=instance.label, specs=_specs(plan), placement=None)
-            if plan.gpus:
-                payload.update(_reserve(session, instance, plan))
-            _record(session, instance, "create", principal, payload)
-            if idempotency_key is not None:
-                _remember(session, instance, idempotency_key)
-        return instance
+            claimed = None
+            if keyed is not None:
+                claimed = idempotency.claim(session, principal.account_id, *keyed[:2])
+            data, plan = _validate(session, snapshot, principal, features, body)
+            instance = _write_instance(session, principal, plan, data)
+            if claimed is None:
+                return instance
+            response = keyed[2](instance)
+            idempotency.remember(claimed, instance.id, response)
+            return response
     except OperationalError as exc:
         if _is_retryable(exc):
             raise reservations.Conflict() from exc
         raise
 
 
-def _reserve(session, instance, plan):
-    try:
-        chosen, host = reservations.reserve(session, instance, plan, instance.numa_affinity)
-    except placement.NoCapacity as exc:
-        reason = f"No capacity for {plan.id} in {instance.region_id}: {exc.reason}"
-        raise ApiError.field("type", reason) from None
-    return {"numa_affinity": instance.numa_affinity,
-            "placement": reservations.describe(session, chosen, host)}  # fmt: skip
-
-
-def _specs(plan):
-    return {"vcpus": plan.vcpus, "memory_mb": plan.memory, "disk_mb": plan.disk,
-            "gpus": plan.gpus}  # fmt: skip
-
-
-def _create_payload(data, booted):
-    """What the host agent needs to build the instance. The root password is not kept."""
-    return {
-        "region": data["region"],
-        "image": data.get("image"),
-        "booted": booted,
-        "authorized_keys": data.get("authorized_keys", []),
-        "swap_size": data.get("swap_size", 512),
-        "user_data": data.get("metadata", {}).get("user_data"),
-    }
+def _write_instance(session, principal, plan, data):
+    """Instance, reservation, job and event, in the caller's transaction."""
+    instance = Instance(
+        account_id=principal.account_id,
+        label=data.get("label") or f"pending-{uuid.uuid4().hex[:16]}",
+        group=data.get("group", ""),
+        type_id=plan.id,
+        region_id=data["region"],
+        image_id=data.get("image"),
+        status=lifecycle.initial_status(),
+        has_user_data=bool(data.get("metadata", {}).get("user_data")),
+        backups_enabled=data.get("backups_enabled", False),
+        private_ip=data.get("private_ip", False),
+        swap_size=data.get("swap_size", 512),
+        disk_encryption=data.get("disk_encryption", "disabled"),
+        maintenance_policy=data.get("maintenance_policy", "linode/migrate"),
+        alerts=lifecycle.default_alerts(plan.vcpus),
+        numa_affinity=data.get("numa_affinity", "strict") if plan.gpus else None,
+        tags=[InstanceTag(tag=t) for t in sorted(set(data.get("tags", [])))],
+    )
+    session.add(instance)
+    _unique_label_guard(session)
+    if "label" not in data:
+        instance.label = f"linode{instance.id}"
+        _unique_label_guard(session)
+    payload = provision.payload(data, instance.label, plan)
+    if plan.gpus:
+        payload.update(provision.reserve(session, instance, plan))
+    _record(session, instance, "create", principal, payload)
+    return instance
 
 
 def update(database, principal, instance_id, body):
     with database.transaction() as session:
-        instance = get(session, principal.account_id, instance_id)
+        instance = get(session, principal.account_id, instance_id, lock=True)
         schema = LinodeUpdateSchema(
             label_taken=lambda label: label_taken(
                 session, principal.account_id, label, but=instance.id
@@ -269,9 +251,14 @@ def update(database, principal, instance_id, body):
 
 
 def power(database, principal, instance_id, action):
-    """Boot, reboot, shut down or delete: move the status and write the job and event."""
+    """Boot, reboot, shut down or delete: move the status and write the job and event.
+
+    The transition is decided on the locked row, so of two concurrent actions on one
+    instance the second sees the first's result: a 404 once it is deleted, else the
+    lifecycle's refusal ("Linode busy.") - and writes no job and no event.
+    """
     with database.transaction() as session:
-        instance = get(session, principal.account_id, instance_id)
+        instance = get(session, principal.account_id, instance_id, lock=True)
         try:
             instance.status = lifecycle.next_status(action, instance.status)
         except lifecycle.TransitionRefused as refused:

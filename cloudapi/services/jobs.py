@@ -41,6 +41,8 @@ def progress(database, host, job_id, report):
             raise ApiError.reason("This job belongs to another host", 403)
         if job.state in ("done", "error"):
             return job.state
+        if job.action not in INTERMEDIATE:  # not a lifecycle job: no instance status moves
+            return _side_job(session, job, data)
         event = session.query(Event).filter(Event.job_id == job.id).one()
         instance = session.get(Instance, job.instance_id)
         live = instance.deleted_at is None
@@ -51,6 +53,22 @@ def progress(database, host, job_id, report):
         if live:
             instance.updated = utcnow()
         return job.state
+
+
+def _side_job(session, job, data):
+    """A job that leaves the instance's status alone (`firewall_apply`): move the job and
+    its event, when it has one (a firewall change's own event is a notification)."""
+    event = session.query(Event).filter(Event.job_id == job.id).one_or_none()
+    running = data["status"] == "started"
+    job.state = "running" if running else ("done" if data["status"] == "finished" else "error")
+    if event is not None:
+        event.status = {"running": "started", "done": "finished", "error": "failed"}[job.state]
+        if not running:
+            event.duration = float((utcnow() - event.created).total_seconds())
+            event.percent_complete = 100 if job.state == "done" else event.percent_complete
+        if job.state == "error":
+            event.message = data.get("message") or f"{job.action} failed"
+    return job.state
 
 
 def _started(job, event, instance, data):

@@ -1,13 +1,27 @@
 """Reserving GPUs, CPU threads and memory for an instance, and releasing them once.
 
-Runs inside the caller's transaction. Candidate nodes come from one indexed query over
-the per-node free counters (never every host); placement (pure) chooses among them; the
-reservation is two conditional UPDATEs per node: the GPUs only if still unassigned, the
-node's counters only if its generation is unchanged. If another transaction got there
-first, `Conflict` is raised and the caller retries the whole transaction.
+Runs inside the caller's transaction. The protocol for one reservation:
+
+1. Serialise the region. On PostgreSQL the transaction takes a transaction-scoped
+   advisory lock keyed by the region (`pg_advisory_xact_lock`, held to commit or
+   rollback); on SQLite every write transaction already holds the database's one write
+   lock (BEGIN IMMEDIATE). So one reservation per region runs at a time and each reads
+   the free counters as the previous one committed them (PostgreSQL's READ COMMITTED
+   takes a fresh snapshot per statement). Contenders queue instead of all choosing the
+   same best-fit node and failing on it, so a burst is refused only when the region
+   really is full, and best fit stays exact.
+2. Candidate nodes come from one indexed query over the per-node free counters (never
+   every host); placement (pure) chooses among them.
+3. The reservation is two conditional UPDATEs per node: the GPUs only if still
+   unassigned, the node's counters only if its generation is unchanged. These, not the
+   lock, are what guarantee that nothing is sold twice: a writer that does not take the
+   lock (`release`, host changes) moves the generation, and the reserver then raises
+   `Conflict` and the caller retries the whole transaction.
 """
 
-from sqlalchemy import func, select, update
+import zlib
+
+from sqlalchemy import BigInteger, cast, func, select, update
 
 from cloudapi.db.base import utcnow
 from cloudapi.db.inventory import Allocation, Gpu, Host, NumaNode
@@ -15,6 +29,8 @@ from cloudapi.domain import placement
 from cloudapi.domain.cpus import parse_cpulist
 
 CANDIDATE_NODES = 16
+# The high half of the advisory lock key: "GPUR", so that other advisory locks keep clear.
+_LOCK_SPACE = 0x47505552 << 32
 
 
 class Conflict(Exception):
@@ -97,12 +113,25 @@ def _views(session, host_ids):
     return views, {n.id: n.generation for n in nodes}
 
 
+def _serialise_region(session, region_id):
+    """Wait for the region's other reservations to commit (step 1 of the module's protocol).
+
+    A per-region lock rather than SKIP LOCKED on the chosen node: contenders then do not
+    spread onto worse-fitting nodes, which could leave no whole node for a 4-GPU plan.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: BEGIN IMMEDIATE has serialised every writer already
+    key = _LOCK_SPACE | zlib.crc32(region_id.encode())
+    session.execute(select(func.pg_advisory_xact_lock(cast(key, BigInteger))))
+
+
 def reserve(session, instance, plan, affinity):
     """Place `instance` (a GPU plan) in its region and reserve what it needs.
 
     Raises placement.NoCapacity when nothing fits, Conflict when another transaction won.
     """
     req = placement.Request(plan.gpus, plan.vcpus, plan.memory, affinity)
+    _serialise_region(session, instance.region_id)
     views, generations = _views(session, _candidate_hosts(session, instance.region_id, req))
     chosen = placement.place(req, views)
     for part in chosen.parts:

@@ -36,10 +36,13 @@ def parse_scopes(text: str) -> str:
     return "*" if "*" in parts else " ".join(sorted(set(parts)))
 
 
-def create(session, *, account_id=None, is_admin=False, host=None, scopes="*", label=""):
+def create(session, *, account_id=None, is_admin=False, host=None, scopes="*", label="",
+           expiry=None):  # fmt: skip
     """Add a token row to the session; return the token, which is never stored.
 
     A token is exactly one of: an account's, an admin's, or a host agent's (`host`).
+    An account's token keeps its first 16 characters beside the hash, for /profile/tokens
+    (as Linode shows them); `expiry` (naive UTC, None for never) is checked on every lookup.
     """
     if [account_id is not None, is_admin, host is not None].count(True) != 1:
         raise ValueError("a token is for an account, an admin or a host: exactly one")
@@ -52,6 +55,8 @@ def create(session, *, account_id=None, is_admin=False, host=None, scopes="*", l
             host=host,
             scopes=parse_scopes(scopes),
             label=label,
+            prefix=token[:16] if account_id is not None else "",
+            expiry=expiry,
         )
     )
     return token
@@ -116,14 +121,3 @@ def lookup(database, token: str):
         "is_admin": bool(is_admin),
         "host": host,
     }
-
-
-def lookup_admin_by_id(database, token_id):
-    """The principal fields of a live admin token, by its id (for console sessions)."""
-    with database.reader() as session:
-        tok = session.get(Token, token_id)
-        if tok is None or not tok.is_admin or (tok.expiry is not None and tok.expiry <= utcnow()):
-            return None
-        return {"token_id": tok.id, "account_id": None, "username": "admin", "email": "",
-                "tags": (), "betas": (), "scopes": frozenset(tok.scopes.split()),
-                "is_admin": True, "host": None}  # fmt: skip

@@ -2,17 +2,18 @@
 
 import pytest
 
-from cloudapi.api.edge import Limiter, parse_limit
+from cloudapi.api.edge import limit_string, parse_limit
 from tests.support.rows import counts
+from tests.support.unleash import free_port
 
 ORIGIN = "https://manager.example.com"
 BODY = {"type": "g6-nanode-1", "region": "us-east"}
 
 
 @pytest.fixture
-def edge_app(make_app):
+def edge_app(make_app, redis_limits):
     return make_app(CORS_ORIGINS=f"{ORIGIN}, http://localhost:3000", RATE_LIMIT="5/60",
-                    RATE_LIMIT_CREATE="2/30")  # fmt: skip
+                    RATE_LIMIT_CREATE="2/30", **redis_limits)  # fmt: skip
 
 
 def test_preflight_for_a_listed_origin(edge_app):
@@ -50,6 +51,8 @@ def test_rate_limit_headers_and_429(edge_app, make_account):
         seen.append(int(response.headers["X-RateLimit-Remaining"]))
     assert seen == [4, 3, 2, 1, 0]
     assert response.headers["X-RateLimit-Limit"] == "5"
+    refused = client.get("/v4/linode/instances", headers={"Authorization": "Bearer nope"})
+    assert refused.status_code == 401 and refused.headers["X-RateLimit-Limit"] == "5"
     limited = client.get("/v4/linode/instances", headers=headers)
     assert limited.status_code == 429
     assert limited.get_json() == {"errors": [{"reason": "Too many requests"}]}
@@ -69,11 +72,55 @@ def test_creates_have_a_stricter_limit(edge_app, make_account, db):
     assert counts(db) == before
 
 
-def test_limiter_windows():
-    limiter = Limiter()
-    assert [limiter.hit("b", "c", 2, 10, now=100)[0] for _ in range(3)] == [True, True, False]
-    assert limiter.hit("b", "c", 2, 10, now=110) == (True, 1, 120)  # a new window
+def test_limit_notation():
     assert parse_limit("off") is None and parse_limit("10/30") == (10, 30)
+    assert limit_string("800/120") == "800 per 120 seconds" and limit_string("off") is None
+
+
+def _from(address):
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_failed_authentication_is_limited_per_address(make_app, redis_limits, make_account):
+    client = make_app(RATE_LIMIT_AUTH_FAILURES="10/60", **redis_limits).test_client()
+    _, good = make_account()
+    guesses = [client.get("/v4/profile", headers={"Authorization": f"Bearer guess{n}"},
+                          **_from("10.0.0.7")).status_code for n in range(12)]  # fmt: skip
+    assert guesses == [401] * 10 + [429] * 2
+    blocked = client.get("/v4/profile", headers=good, **_from("10.0.0.7"))  # any token
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+    assert blocked.get_json() == {"errors": [{"reason": "Too many requests"}]}
+    login = client.post("/admin/session", json={"token": "guess"}, **_from("10.0.0.7"))
+    assert login.status_code == 429  # the console's login is a token guess too
+    assert client.get("/v4/linode/types", **_from("10.0.0.7")).status_code == 200  # no token
+    assert client.get("/v4/profile", headers=good, **_from("10.0.0.8")).status_code == 200
+    wrong_scope = make_account(scopes="events:read_only")[1]  # a valid token: not a failure
+    for _ in range(12):
+        refused = client.get("/v4/linode/instances", headers=wrong_scope, **_from("10.0.0.9"))
+        assert refused.status_code == 401
+    assert client.get("/v4/profile", headers=good, **_from("10.0.0.9")).status_code == 200
+
+
+def test_failed_authentication_limit_can_be_off(make_app, redis_limits):
+    client = make_app(RATE_LIMIT_AUTH_FAILURES="off", **redis_limits).test_client()
+    for n in range(15):
+        bad = {"Authorization": f"Bearer guess{n}"}
+        assert client.get("/v4/profile", headers=bad).status_code == 401
+
+
+def test_embedded_default_counts_in_memory(make_app, make_account):
+    client = make_app(RATE_LIMIT="3/60").test_client()  # RATELIMIT_STORAGE_URI: memory://
+    _, headers = make_account()
+    statuses = [client.get("/v4/linode/instances", headers=headers).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_unreachable_redis_falls_back_to_counting_per_process(make_app, make_account):
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    client = make_app(RATE_LIMIT="3/60", RATELIMIT_STORAGE_URI=dead).test_client()
+    _, headers = make_account()
+    statuses = [client.get("/v4/linode/instances", headers=headers).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
 
 
 def test_idempotency_key_returns_the_first_create(client, customer, db):
@@ -101,13 +148,13 @@ def test_idempotency_keys_are_per_account(client, make_account):
 
 
 @pytest.mark.slow
-def test_official_client_retries_a_429_and_creates_once(make_app, make_account, db):
+def test_official_client_retries_a_429_and_creates_once(make_app, make_account, redis_limits):
     """linode_api4 retries a create after a 429 (honouring Retry-After): one instance."""
     from linode_api4 import LinodeClient
 
     from tests.support.live import LiveServer
 
-    app = make_app(RATE_LIMIT_CREATE="1/2")
+    app = make_app(RATE_LIMIT_CREATE="1/2", **redis_limits)
     _, headers = make_account()
     with LiveServer(app) as server:
         sdk = LinodeClient(headers["Authorization"].split()[1], base_url=f"{server.url}/v4")

@@ -66,7 +66,8 @@ def main(out):
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/docs.sqlite"
         migrate(url)
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "docs", "RATE_LIMIT": "off"})
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "docs", "RATE_LIMIT": "off",
+                          "SESSION_COOKIE_SECURE": False})  # plain http  # fmt: skip
         admin = seed(app)
         with LiveServer(app) as server, sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(

@@ -104,6 +104,12 @@ class Console:
 
 
 @pytest.fixture
+def app(make_app):
+    """The console over plain http (the live server): its cookie must not be Secure here."""
+    return make_app(SESSION_COOKIE_SECURE=False)
+
+
+@pytest.fixture
 def console(browser_context, live_server, request):
     made = Console(browser_context, live_server.url, request.node.name)
     yield made

@@ -6,20 +6,20 @@ gets unique host names (so queues ``host.<name>`` never collide across tests or 
 the queues are deleted afterwards, and dead letters of those queues are taken out of
 ``cloudapi.jobs.dead`` (other messages there are left alone).
 
-``TcpProxy`` forwards a local port to RabbitMQ; ``stop()`` closes the listener and every
-open connection (the broker is "unreachable"), ``start()`` listens again on the same port.
+``TcpProxy`` (tests/support/tcpproxy.py) forwards a local port to RabbitMQ; ``stop()``
+closes the listener and every open connection (the broker is "unreachable"), ``start()``
+listens again on the same port.
 """
 
 import os
-import socket
-import threading
 import uuid
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import pytest
 from kombu import Connection
 
 from cloudapi.jobs import broker
+from tests.support import tcpproxy
 from tests.support.databases import missing_service
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672//"
@@ -152,105 +152,11 @@ def rabbit():
         yield namespace
 
 
-class TcpProxy:
-    """A TCP forwarder from 127.0.0.1:<port> to ``target`` that can be cut off and restored."""
+class TcpProxy(tcpproxy.TcpProxy):
+    """The generic proxy (tests/support/tcpproxy.py), aimed at RabbitMQ by default."""
 
     def __init__(self, target_host="127.0.0.1", target_port=5672):
-        self.target = (target_host, target_port)
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
-        self._listener = None
-        self._accepting = None
-        self._sockets = set()
-        self._threads = []
-        self._lock = threading.Lock()
+        super().__init__(target_host, target_port)
 
     def url(self, user="guest", password="guest", vhost="/"):
         return f"amqp://{user}:{password}@127.0.0.1:{self.port}/{vhost.lstrip('/') or '/'}"
-
-    @property
-    def running(self):
-        return self._listener is not None
-
-    def start(self):
-        if self._listener is not None:
-            return self
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self._listener = listener
-        self._accepting = threading.Thread(target=self._accept, args=(listener,), daemon=True)
-        self._accepting.start()
-        return self
-
-    def stop(self):
-        """Refuse new connections and cut every open one."""
-        listener, self._listener = self._listener, None
-        if listener is None:
-            return
-        with suppress(OSError):
-            listener.shutdown(socket.SHUT_RDWR)
-        listener.close()
-        self._accepting.join(timeout=5)
-        with self._lock:
-            sockets, self._sockets = list(self._sockets), set()
-        for sock in sockets:
-            _close(sock)
-        threads, self._threads = self._threads, []
-        for thread in threads:
-            thread.join(timeout=5)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def _accept(self, listener):
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # the listener was closed by stop()
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                if self._listener is not listener:  # stopped meanwhile
-                    client.close()
-                    upstream.close()
-                    return
-                self._sockets.update((client, upstream))
-                for src, dst in ((client, upstream), (upstream, client)):
-                    thread = threading.Thread(target=self._pipe, args=(src, dst), daemon=True)
-                    self._threads.append(thread)
-                    thread.start()
-
-    def _pipe(self, src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            # One side ended: end both (the other pipe sees EOF or an error and exits).
-            with self._lock:
-                self._sockets.discard(src)
-                self._sockets.discard(dst)
-            _close(src)
-            _close(dst)
-
-
-def _close(sock):
-    with suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
