@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` is a package
-from bench import runtime  # noqa: E402
+from bench import runtime
 
 runtime.use_project_venv("flask", "sqlalchemy")
 

@@ -31,13 +31,14 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` is a package
-from bench import runtime  # noqa: E402
+from bench import runtime
 
 runtime.use_project_venv("gunicorn", "sqlalchemy")
 
 from bench import load, report, seed, servers  # noqa: E402
 from bench.load import Scenario  # noqa: E402
-from cloudapi.db.migrate import throwaway_postgres, upgrade  # noqa: E402
+from cloudapi.db.migrate import upgrade  # noqa: E402
+from tests.support.databases import throwaway_postgres  # noqa: E402
 
 
 def parse_args(argv=None):

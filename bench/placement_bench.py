@@ -25,7 +25,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench` is a package
-from bench import report, runtime  # noqa: E402
+from bench import report, runtime
 
 runtime.use_project_venv("sqlalchemy")
 
@@ -33,11 +33,12 @@ from sqlalchemy import event  # noqa: E402
 
 from bench.placement_fill import REGION, check_counters, fill  # noqa: E402
 from cloudapi.db import Database  # noqa: E402
-from cloudapi.db.migrate import throwaway_postgres, upgrade  # noqa: E402
+from cloudapi.db.migrate import upgrade  # noqa: E402
 from cloudapi.features import GPU_LINODES  # noqa: E402
 from cloudapi.principal import Principal  # noqa: E402
 from cloudapi.services import accounts, instances  # noqa: E402
 from cloudapi.services.catalog import Catalog  # noqa: E402
+from tests.support.databases import throwaway_postgres  # noqa: E402
 
 ONE_GPU, FOUR_GPU = "g1-gpu-rtx6000-1", "g1-gpu-rtx6000-4"
 TARGET = 2.0

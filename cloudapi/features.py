@@ -1,6 +1,7 @@
 """Per-account features: what a caller may see and use.
 
-Until feature flags are wired in, every gated feature is off for everyone (fail closed).
+The features come from the feature flags (cloudapi/flagging); an app built without them
+(FLAGS_ENABLED off) gets FailClosed: every gated feature is off for everyone.
 """
 
 GPU_LINODES = "gpu-linodes"

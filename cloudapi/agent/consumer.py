@@ -152,7 +152,7 @@ class Agent:
                             conn.drain_events(timeout=1)
                         except TimeoutError:
                             continue
-            except Exception as exc:  # noqa: BLE001 (any failure: reconnect and go on)
+            except Exception as exc:
                 self.connected.clear()
                 if stop.is_set():
                     break
@@ -170,7 +170,7 @@ class Agent:
                 try:
                     if conn is not None:
                         conn.release()
-                except Exception:  # noqa: BLE001 (closing a broken connection may fail)
+                except Exception:
                     log.debug("agent: error closing the connection", exc_info=True)
 
     # -- one message ---------------------------------------------------------------------
@@ -199,7 +199,7 @@ class Agent:
         status, text = outcome
         try:
             self.reporter.report(job_id, status, message=text)
-        except Exception as exc:  # noqa: BLE001 (keep the message; report again later)
+        except Exception as exc:
             log.warning(
                 "agent %s: could not report job %s %s (%s); keeping it for %.1f s",
                 self.host, job_id, status, exc, self._report_backoff,
@@ -228,7 +228,7 @@ class Agent:
                 self.driver.destroy(instance_id)
             elif action == "firewall_apply":
                 self.driver.apply_firewall(instance_id, job["payload"].get("rules"))
-        except Exception as exc:  # noqa: BLE001 (any failure of the job is its outcome)
+        except Exception as exc:
             log.warning("agent %s: job %s failed: %s", self.host, job_id, exc)
             return "failed", str(exc) or type(exc).__name__
         return "finished", None
@@ -246,5 +246,5 @@ class Agent:
         """An intermediate report: best effort (the final one is what must arrive)."""
         try:
             self.reporter.report(job_id, "started", **fields)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.warning("agent %s: progress of job %s not reported: %s", self.host, job_id, exc)

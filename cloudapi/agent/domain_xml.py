@@ -16,6 +16,8 @@ import re
 import uuid as uuidlib
 import xml.etree.ElementTree as ET
 
+from cloudapi.domain.cpus import parse_cpulist
+
 DISK_DIR = "/var/lib/cloudapi/disks"
 NETWORK = "default"
 METADATA_NS = "https://cloudapi.invalid/xmlns/instance/1"
@@ -295,18 +297,10 @@ def validate_semantics(xml: str) -> list[str]:
 
 
 def parse_cpuset(text):
-    """'0-3,8,10-11' -> {0, 1, 2, 3, 8, 10, 11}; ValueError when malformed."""
-    cpus = set()
-    for part in text.split(","):
-        part = part.strip()
-        if "-" in part:
-            low, high = (int(x) for x in part.split("-", 1))
-            if low > high:
-                raise ValueError(f"bad range {part!r}")
-            cpus.update(range(low, high + 1))
-        else:
-            cpus.add(int(part))
-    return cpus
+    """'0-3,8,10-11' -> {0, 1, 2, 3, 8, 10, 11}; ValueError when malformed or empty."""
+    if not text.strip():
+        raise ValueError("empty CPU list")
+    return set(parse_cpulist(text))
 
 
 def _int(text, base=10):

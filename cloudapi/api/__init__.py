@@ -44,11 +44,24 @@ CUSTOMER_MODULES = (catalog, linodes, account, betas, profile, account_surface, 
 
 def _customer_api(app, version):
     api = Blueprint(version, __name__, url_prefix=f"/{version}")
-    edge.guard(app, api)  # preflight and rate limits run before authentication
+    edge.guard(app, api)  # rate limits run before authentication (preflights: edge.init_app)
     api.before_request(_customer_or_anonymous)
     for module in CUSTOMER_MODULES:
         api.register_blueprint(module.bp)
     return api
+
+
+def _ignore_trailing_slash(app):
+    """Let every customer route also answer with one trailing slash, as Linode's do.
+
+    linode_api4 reads lists through `client.load(Event, "")`, i.e. GET /account/events/
+    (an empty id), and Linode answers that with the list. Only /v4 and /v4beta: the
+    console's relative links need its own paths exact.
+    """
+    prefixes = tuple(f"/{version}/" for version in API_VERSIONS)
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(prefixes):
+            rule.strict_slashes = False  # read when matching, so setting it now is enough
 
 
 def init_app(app):
@@ -58,6 +71,7 @@ def init_app(app):
     edge.init_app(app)
     for version in API_VERSIONS:
         app.register_blueprint(_customer_api(app, version))
+    _ignore_trailing_slash(app)
     app.register_blueprint(admin_session.bp, url_prefix="/admin")
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(admin_flags.bp, url_prefix="/admin")

@@ -115,7 +115,3 @@ def host_required(view):
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def current_principal():
-    return g.get("principal")

@@ -1,5 +1,11 @@
 """What every /v4 response carries at the edge: CORS for listed origins, and rate limits.
 
+CORS is Flask-CORS's, for the origins in `CORS_ORIGINS` (comma-separated, matched
+literally) on every path but the staff surfaces (/admin, /internal, /console): routed or
+not, 404, 405, 429 and 500 included, so a browser reads every error as Linode's JSON and
+never as a network failure. A preflight is answered (204) before rate limits and
+authentication: browsers send no credentials on it, and it spends no budget.
+
 Rate limits follow Linode: a general budget per caller (`RATE_LIMIT`), a stricter one for
 creating Linodes (`RATE_LIMIT_CREATE`), `X-RateLimit-Limit/Remaining/Reset` on every /v4
 response and a 429 `{"errors":[{"reason":"Too many requests"}]}` with a small integer
@@ -16,9 +22,11 @@ fail, each process falls back to its own counters until Redis answers again.
 
 import logging
 import math
+import re
 import time
 
 from flask import current_app, g, request
+from flask_cors import CORS
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 
 from cloudapi.api.auth import bearer_token
@@ -27,9 +35,14 @@ from cloudapi.services.tokens import digest
 
 log = logging.getLogger(__name__)
 
-ALLOWED_HEADERS = "Authorization, Content-Type, X-Filter, Idempotency-Key"
-ALLOWED_METHODS = "GET, POST, PUT, DELETE"
-EXPOSED_HEADERS = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After"
+# What @linode/api-v4 sends from a browser (Content-Type on writes, X-Filter on lists).
+ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-Filter", "Idempotency-Key"]
+ALLOWED_METHODS = ["GET", "POST", "PUT", "DELETE"]
+EXPOSED_HEADERS = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+                   "Retry-After"]  # fmt: skip
+PREFLIGHT_MAX_AGE = 600
+# Everything but the staff surfaces, which have their own origin (and cookies, host tokens).
+CORS_PATHS = re.compile(r"/(?!(admin|internal|console)(/|$))")
 CREATE_PATHS = ("/v4/linode/instances", "/v4beta/linode/instances")
 # Scopes of the shared budgets (part of each counter's key).
 ALL, CREATE, AUTH_FAILURES = "v4", "v4-create", "auth-failures"
@@ -80,27 +93,45 @@ def _is_preflight():
     return request.method == "OPTIONS" and bool(asks)
 
 
-def _cors_origin():
-    origin = request.headers.get("Origin")
-    allowed = current_app.extensions["cloudapi.cors_origins"]
-    return origin if origin and origin in allowed else None
+def _in_cors_scope():
+    return bool(CORS_PATHS.match(request.path))
 
 
-def preflight():
-    """Answer a CORS preflight for a listed origin before anything else runs."""
-    if not _is_preflight():
-        return None
-    response = current_app.response_class(status=204)
-    origin = _cors_origin()
-    if origin:
-        response.headers.update({
-            "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Methods": ALLOWED_METHODS,
-            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-            "Access-Control-Max-Age": "600",
-            "Vary": "Origin",
-        })  # fmt: skip
+def answer_preflight():
+    """Answer a preflight (routed path or not) before limits and authentication see it.
+
+    A preflight must get a 2xx or the browser drops the real request: even a 404 would
+    arrive as a network failure. Flask-CORS adds the headers for a listed origin."""
+    if _is_preflight() and _in_cors_scope():
+        return current_app.response_class(status=204)
+    return None
+
+
+def _vary_on_origin(response):
+    """With origins listed, what a response says depends on Origin: caches must know."""
+    if _in_cors_scope():
+        response.vary.add("Origin")
     return response
+
+
+def _literal(origin):
+    """An origin as Flask-CORS matches it exactly (it reads "*", "?" or "[" as a regex)."""
+    return re.compile(re.escape(origin) + r"\Z", re.IGNORECASE)
+
+
+def _cors(app, origins):
+    """Flask-CORS for the listed origins (none listed: no CORS at all).
+
+    `vary_header` is off because _vary_on_origin says it on every response, listed origin
+    or not; `always_send` is off, else a request without Origin would get every origin."""
+    app.before_request(answer_preflight)  # after the request checks, before the limiter
+    if not origins:
+        return
+    app.after_request(_vary_on_origin)
+    CORS(app, resources={CORS_PATHS: {}}, origins=[_literal(o) for o in origins],
+         methods=ALLOWED_METHODS, allow_headers=ALLOWED_HEADERS,
+         expose_headers=EXPOSED_HEADERS, max_age=PREFLIGHT_MAX_AGE,
+         vary_header=False, always_send=False)  # fmt: skip
 
 
 def _headline():
@@ -119,7 +150,7 @@ def _retry_after():
     breached = current_app.extensions["cloudapi.limiter"].current_limit
     try:
         return max(1, math.ceil(breached.window.reset_time - time.time()))
-    except Exception:  # noqa: BLE001 (no limit or no storage at hand: a short wait)
+    except Exception:
         return 1
 
 
@@ -131,20 +162,15 @@ def too_many_requests(_exc: RateLimitExceeded):
 
 
 def decorate(response):
-    """Add the rate and CORS headers to a /v4 response."""
+    """Add the rate limit headers to a /v4 response."""
     try:
         headline = _headline()
         if headline is not None:
             response.headers["X-RateLimit-Limit"] = str(headline.limit.amount)
             response.headers["X-RateLimit-Remaining"] = str(headline.remaining)
             response.headers["X-RateLimit-Reset"] = str(headline.reset_at)
-    except Exception:  # noqa: BLE001 (the storage failed mid-request: answer without them)
+    except Exception:
         log.exception("rate limit headers left out")
-    origin = _cors_origin()
-    if origin:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-        response.headers.add("Vary", "Origin")
     return response
 
 
@@ -166,9 +192,9 @@ def _limiter(app):
 
 
 def init_app(app):
-    """The app-wide parts: allowed origins, the limiter and the 429 handler."""
+    """The app-wide parts: CORS for the listed origins, the limiter and the 429 handler."""
     origins = app.config["CORS_ORIGINS"] or ""
-    app.extensions["cloudapi.cors_origins"] = {o.strip() for o in origins.split(",") if o.strip()}
+    _cors(app, [o.strip() for o in origins.split(",") if o.strip()])
     app.extensions["cloudapi.limiter"] = _limiter(app)
     app.register_error_handler(RateLimitExceeded, too_many_requests)
 
@@ -186,5 +212,4 @@ def guard(app, blueprint):
     if create:
         limiter.shared_limit(create, scope=CREATE, key_func=_caller,
                              exempt_when=lambda: not _is_create())(blueprint)  # fmt: skip
-    blueprint.before_request(preflight)
     blueprint.after_request(decorate)

@@ -1,7 +1,7 @@
 """Limits on what one request may carry, checked before anything else looks at it.
 
 Each limit here is stricter than the matching one `cloudapi serve` gives gunicorn
-(cli.py), so an over-long URL or over-large headers are answered by us, as JSON in
+(cli/serve.py), so an over-long URL or over-large headers are answered by us, as JSON in
 Linode's error shape (414, 431), instead of by gunicorn's HTML error page:
 
 - the URL (path and query) at most MAX_URL_BYTES, else 414;
@@ -50,7 +50,7 @@ class IdConverter(IntegerConverter):
 
     regex = digits_at_most(ID_MAX)
 
-    def __init__(self, map, fixed_digits=0, min=None, max=ID_MAX, signed=False):  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=None, max=ID_MAX, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

@@ -8,7 +8,7 @@ from cloudapi.api.auth import customer_required
 from cloudapi.api.context import body, database, features, principal, snapshot
 from cloudapi.api.pagination import envelope, page_request
 from cloudapi.errors import ApiError
-from cloudapi.services import instances
+from cloudapi.services import instance_updates, instances
 
 bp = Blueprint("linodes", __name__)
 
@@ -54,7 +54,8 @@ def get_instance(instance_id):
 @bp.put("/linode/instances/<int:instance_id>")
 @customer_required("linodes", write=True)
 def update_instance(instance_id):
-    return _render(instances.update(database(), principal(), instance_id, body()))
+    updated = instance_updates.update(database(), principal(), instance_id, body(), _render)
+    return _render(updated)
 
 
 @bp.delete("/linode/instances/<int:instance_id>")

@@ -102,7 +102,7 @@ def instance(inst, plan, site_type="core"):
             "enabled": inst.backups_enabled,
             "available": False,
             "last_successful": None,
-            "schedule": {"day": None, "window": None},
+            "schedule": {"day": inst.backup_day, "window": inst.backup_window},
         },
         "watchdog_enabled": inst.watchdog_enabled,
         "host_uuid": _host_uuid(inst),
@@ -114,6 +114,7 @@ def instance(inst, plan, site_type="core"):
         "capabilities": [],
         "interface_generation": "legacy_config",
         "maintenance_policy": inst.maintenance_policy,
+        "locks": [],  # no locks API here; linode_api4 and Cloud Manager read the list
     }
 
 
@@ -126,7 +127,8 @@ def _host_uuid(inst):
     return str(uuid.UUID(hex=value[:32])) if len(value) == 40 else value
 
 
-ENTITY_URLS = {"linode": "/v4/linode/instances/{}", "firewall": "/v4/networking/firewalls/{}"}
+ENTITY_URLS = {"linode": "/v4/linode/instances/{}", "firewall": "/v4/networking/firewalls/{}",
+               "image": "/v4/images/{}"}  # fmt: skip
 
 
 def _entity(kind, entity_id, label):
@@ -135,6 +137,9 @@ def _entity(kind, entity_id, label):
 
 
 def event(e):
+    """A Linode event; its second entity is the image of a `linode_create` (as Linode
+    sends it: `{"id": "linode/debian12", "type": "image", ...}`) or a firewall event's
+    Linode. Boots and reboots would name their config: none exists here, so null."""
     secondary = None
     if e.secondary_entity_type is not None:  # Linode's spec: a secondary entity's id is a string
         secondary = _entity(e.secondary_entity_type, e.secondary_entity_id,
@@ -198,6 +203,7 @@ def profile(a):
         "authorized_keys": [],
         "authentication_type": "password",
         "verified_phone_number": None,
+        "user_type": "default",  # Cloud Manager's Profile.user_type: not a parent/child/proxy
         "referrals": {
             "code": "",
             "url": "",

@@ -38,6 +38,9 @@ class Instance(Base):
     has_user_data: Mapped[bool] = mapped_column(Boolean, default=False)
     watchdog_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     backups_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The backups schedule the customer chose (PUT backups.schedule); null until then.
+    backup_day: Mapped[str | None] = mapped_column(String(16))  # Sunday..Saturday
+    backup_window: Mapped[str | None] = mapped_column(String(16))  # W0, W2, ... W22
     private_ip: Mapped[bool] = mapped_column(Boolean, default=False)
     swap_size: Mapped[int] = mapped_column(Integer, default=512)
     disk_encryption: Mapped[str] = mapped_column(String(16), default="disabled")

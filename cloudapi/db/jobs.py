@@ -42,8 +42,9 @@ class Event(Base):
     entity_id: Mapped[int] = mapped_column(Integer)
     entity_label: Mapped[str] = mapped_column(String(64))
     # Linode's `secondary_entity` (e.g. the Linode of a firewall_device_add); all or none.
+    # The id is text, as Linode's spec has it: a create's image is "linode/debian12".
     secondary_entity_type: Mapped[str | None] = mapped_column(String(32))
-    secondary_entity_id: Mapped[int | None] = mapped_column(Integer)
+    secondary_entity_id: Mapped[str | None] = mapped_column(String(64))
     secondary_entity_label: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     percent_complete: Mapped[int | None] = mapped_column(Integer)

@@ -194,7 +194,7 @@ def _guarded_connection_class(guard):
                 return self._wait(gen, *args, **kwargs)
             try:
                 return self._wait(gen, *args, timeout=timeout, **kwargs)
-            except psycopg.errors._WaitTimeout:  # noqa: SLF001 (psycopg's own wait timeout)
+            except psycopg.errors._WaitTimeout:
                 # The protocol state is unknown: the connection cannot be used again.
                 self.pgconn.finish()
                 guard.lost(unanswered=True)
@@ -203,7 +203,7 @@ def _guarded_connection_class(guard):
         def _wait(self, gen, *args, **kwargs):
             try:
                 return super().wait(gen, *args, **kwargs)
-            except psycopg.errors._WaitTimeout:  # noqa: SLF001
+            except psycopg.errors._WaitTimeout:
                 raise
             except psycopg.OperationalError:
                 if self.closed:  # dropped by the server or the network, not a failed query

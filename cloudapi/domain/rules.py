@@ -1,24 +1,17 @@
-"""Pure validation rules for Linode request fields: no Flask, no database."""
+"""Pure validation rules for Linode request fields: no Flask, no database.
+
+SSH public keys have their own module, cloudapi/domain/sshkeys.py (one parser for
+/profile/sshkeys and a create's `authorized_keys`).
+"""
 
 import base64
 import binascii
 import re
-import struct
 
 from zxcvbn import zxcvbn
 
 LABEL_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
 DOUBLED = ("--", "__", "..")
-SSH_KEY_TYPES = (
-    "ssh-rsa",
-    "ssh-dss",
-    "ssh-ed25519",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-)
 MIN_PASSWORD_SCORE = 2  # zxcvbn's 0..4 scale: 2 rejects "password123"-style guesses
 USER_DATA_MAX = 65535
 TAG_MIN, TAG_MAX = 3, 50
@@ -44,22 +37,6 @@ def password_problem(password: str) -> str | None:
         return "Length must be 7-128 characters"
     if zxcvbn(password[:100])["score"] < MIN_PASSWORD_SCORE:
         return "Password does not meet strength requirement"
-    return None
-
-
-def ssh_key_problem(key: str) -> str | None:
-    """Return why a string is not an SSH public key (type, base64 body, optional comment)."""
-    parts = key.strip().split()
-    if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
-        return "Not a valid SSH public key"
-    try:
-        blob = base64.b64decode(parts[1], validate=True)
-        (length,) = struct.unpack(">I", blob[:4])
-        embedded = blob[4 : 4 + length].decode("ascii")
-    except (binascii.Error, struct.error, UnicodeDecodeError, ValueError):
-        return "Not a valid SSH public key"
-    if embedded != parts[0] or len(blob) <= 4 + length:
-        return "Not a valid SSH public key"
     return None
 
 

@@ -67,7 +67,7 @@ class LocalStateCache(BootstrapCache):
         try:
             with self._database.reader() as session:
                 states = stored_states(session)
-        except Exception as exc:  # noqa: BLE001 (database down: keep the last known flags)
+        except Exception as exc:
             log.warning("flag state unavailable (%s); serving the last known flags", exc)
             return super().get(key, default)
         value = json.dumps(definitions.with_states(self._doc, states))

@@ -59,7 +59,7 @@ class FeatureFlags:
     def _start(self):
         try:
             self.client.initialize_client(fetch_toggles=bool(self.server_url))
-        except Exception:  # noqa: BLE001 (the bootstrap keeps serving; polling retries)
+        except Exception:
             log.warning("Unleash client did not start; serving flags from flags/", exc_info=True)
 
     def wait_started(self, timeout=5):

@@ -9,11 +9,9 @@ Jobs are selected oldest first (``created``, ``id``) with ``FOR UPDATE SKIP LOCK
 several relays on PostgreSQL never send one job twice. SQLite ignores SKIP LOCKED (and
 ``Database.transaction`` takes SQLite's write lock anyway): run one relay there.
 
-Order: "oldest first" is only as fine as ``jobs.created``; the API writes whole seconds,
-so jobs written within one second go out in ``id`` (random UUID) order. Jobs of one
-instance written that close together (a create then a delete) can be swapped unless
-``created`` keeps sub-second precision (or the table gets a sequence column to order by).
-Several relays (PostgreSQL) can also interleave their batches.
+Order: ``jobs.created`` keeps microseconds (``precise_utcnow``), so the jobs of one
+instance go out in the order they were written, even a create and a delete within one
+second. Several relays (PostgreSQL) can still interleave their batches.
 
 When the broker is unreachable, ``run_once`` logs one line, leaves the jobs unsent and
 returns 0; ``run_forever`` then waits, doubling the pause up to ``MAX_BACKOFF``, and tries
@@ -164,7 +162,7 @@ class Relay:
         if conn is not None:
             try:
                 conn.release()
-            except Exception:  # noqa: BLE001 (closing a broken connection may fail too)
+            except Exception:
                 log.debug("relay: error closing the broker connection", exc_info=True)
 
     def close(self):

@@ -22,6 +22,7 @@ from cloudapi.schemas import RequestSchema, StrictInteger
 MAX_TAGS = 100
 MAX_DEVICES = 100
 DEVICE_TYPES = ("linode", "nodebalancer")
+NEW_FIREWALL_ENABLED = "A new Firewall is always enabled; disable it with an update"
 
 
 class BoundedList(fields.List):
@@ -177,12 +178,22 @@ class FirewallCreateSchema(RequestSchema):
     rules = fields.Nested(CreateRulesSchema, required=True, error_messages=_required("rules"))
     tags = tags_field()
     devices = fields.Nested(CreateDevicesSchema)
+    # Read-only in Linode's spec ("when a Firewall is first created its status is
+    # enabled"), yet linode_api4's own suite sends status="enabled" on create and Linode
+    # takes it: that value is accepted (and dropped); any other is a 400.
+    status = fields.String(
+        load_only=True, validate=validate.OneOf(["enabled"], error=NEW_FIREWALL_ENABLED)
+    )
 
     @pre_load
     def _no_null_devices(self, data, **kwargs):
         if isinstance(data, dict) and data.get("devices") is None:
             data = {k: v for k, v in data.items() if k != "devices"}
         return data
+
+    @post_load
+    def _drop_status(self, data, **kwargs):
+        return {k: v for k, v in data.items() if k != "status"}
 
 
 class FirewallUpdateSchema(RequestSchema):

@@ -1,15 +1,23 @@
-"""Linode create and update bodies, with Linode's rules."""
+"""Linode create and update bodies, with Linode's rules.
 
-import ipaddress
+Both take what the official clients send: the create Cloud Manager's payloads
+(interfaces: schemas/linode_interfaces.py), the update linode_api4's `save()`, which
+PUTs back read-only properties too (domain/linode_fields.py decides which may not
+change and why).
+"""
+
 import json
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from cloudapi.domain import rules
+from cloudapi.domain import linode_fields, rules, sshkeys
+from cloudapi.errors import ApiError
 from cloudapi.schemas import BoundedList, RequestSchema, StrictBoolean, StrictInteger
+from cloudapi.schemas.linode_interfaces import interface_problems, interfaces_field
 
 TYPE_NOT_FOUND = "A valid plan type by that ID was not found"
-REGION_NOT_FOUND = "A valid region by that ID was not found"
+# The real API's words, as linode_api4's integration suite (test_errors.py) records them.
+REGION_NOT_FOUND = "region is not valid"
 IMAGE_NOT_FOUND = "A valid image by that ID was not found"
 NEEDS_IMAGE = "Only used when deploying from an image"
 KERNELS = ("linode/grub2", "linode/latest-64bit", "linode/direct-disk", "linode/grub-legacy")
@@ -21,13 +29,18 @@ GPU_ONLY_FIELDS = ("numa_affinity",)
 # interfaces maxItems 3) and, for images, at most 500 tags; we hold Linodes to the same
 # 500. For the rest Linode documents none, so these are our own, far above real use.
 MAX_TAGS = 500
-MAX_INTERFACES = 3
 MAX_AUTHORIZED_KEYS = 100  # our choice: no documented limit
 MAX_AUTHORIZED_USERS = 100  # our choice: no documented limit (and only one user exists)
 MAX_IPV4 = 16  # our choice: reserved addresses to assign at once
-MAX_IP_RANGES = 16  # our choice: routed ranges on one VPC interface
 GROUP_MAX = 50  # Linode documents none for the deprecated group; ours since launch
 STACKSCRIPT_DATA_MAX = 65535  # Linode: stackscript_data is at most 65,535 characters
+# Linode's enums for backups.schedule ("Scheduling": the API has not picked one yet).
+BACKUP_DAYS = ("Scheduling", "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday",
+               "Friday", "Saturday")  # fmt: skip
+BACKUP_WINDOWS = ("Scheduling", *(f"W{hour}" for hour in range(0, 24, 2)))
+STATUSES = ("running", "offline", "booting", "busy", "rebooting", "shutting_down",
+            "provisioning", "deleting", "migrating", "rebuilding", "cloning", "restoring",
+            "stopped", "billing_suspension")  # fmt: skip
 
 
 def _check(problem_fn):
@@ -41,13 +54,6 @@ def _check(problem_fn):
     return validator
 
 
-def _ip_network(value):
-    try:
-        ipaddress.ip_interface(value)
-    except ValueError:
-        raise ValidationError("Must be an IP address in CIDR notation") from None
-
-
 class MetadataSchema(RequestSchema):
     user_data = fields.String(validate=_check(rules.user_data_problem))
 
@@ -55,21 +61,6 @@ class MetadataSchema(RequestSchema):
 class PlacementGroupSchema(RequestSchema):
     id = StrictInteger(required=True)
     compliant_only = StrictBoolean()
-
-
-class InterfaceIPv4Schema(RequestSchema):
-    vpc = fields.String(allow_none=True)
-    nat_1_1 = fields.String(allow_none=True)
-
-
-class InterfaceSchema(RequestSchema):
-    purpose = fields.String(required=True, validate=validate.OneOf(["public", "vlan", "vpc"]))
-    label = fields.String(allow_none=True, validate=_check(lambda v: rules.label_problems(v, 1)))
-    ipam_address = fields.String(allow_none=True, validate=_ip_network)
-    primary = StrictBoolean()
-    subnet_id = StrictInteger(allow_none=True)
-    ipv4 = fields.Nested(InterfaceIPv4Schema)
-    ip_ranges = BoundedList(fields.String(validate=_ip_network), most=MAX_IP_RANGES)
 
 
 def _string_list(rule=None, *, most, **kwargs):
@@ -82,7 +73,31 @@ def _stackscript_data_size(value):
         raise ValidationError(f"Must be at most {STACKSCRIPT_DATA_MAX} characters as JSON")
 
 
-class LinodeUpdateSchema(RequestSchema):
+class ScheduleSchema(RequestSchema):
+    """A null (or "Scheduling") chooses nothing: what is stored stays (Linode picks)."""
+
+    day = fields.String(allow_none=True, validate=validate.OneOf(BACKUP_DAYS))
+    window = fields.String(allow_none=True, validate=validate.OneOf(BACKUP_WINDOWS))
+
+
+class BackupsUpdateSchema(RequestSchema):
+    """`schedule` is writable; the rest is read-only and comes back from GETs."""
+
+    schedule = fields.Nested(ScheduleSchema, allow_none=True)
+    enabled = StrictBoolean()
+    available = StrictBoolean()
+    last_successful = fields.String(allow_none=True)
+
+
+# The Linode's read-only top-level properties, as a client may send them back: any JSON,
+# compared with the Linode as shown (LinodeUpdateSchema._read_only_unchanged).
+ReadOnlyProperties = RequestSchema.from_dict(
+    {name: fields.Raw(allow_none=True) for name in linode_fields.READ_ONLY if "." not in name},
+    name="ReadOnlyProperties",
+)
+
+
+class LinodeUpdateSchema(ReadOnlyProperties):
     label = fields.String(validate=_check(rules.label_problems))
     group = fields.String(validate=validate.Length(max=GROUP_MAX))
     tags = _string_list(rules.tag_problem, most=MAX_TAGS)
@@ -106,15 +121,33 @@ class LinodeUpdateSchema(RequestSchema):
             },
         )
     )
+    backups = fields.Nested(BackupsUpdateSchema)
+    status = fields.String(validate=validate.OneOf(STATUSES))  # volatile: ignored
+    updated = fields.String()  # volatile: ignored
 
-    def __init__(self, *, label_taken, **kwargs):
+    def __init__(self, *, label_taken, current=None, **kwargs):
+        """`current` is the Linode as a GET shows it now; without one, any read-only
+        value sent counts as a change."""
         super().__init__(**kwargs)
         self.label_taken = label_taken
+        self.current = current or {}
 
     @validates_schema(skip_on_field_errors=False)
     def _label_unique(self, data, **kwargs):
         if "label" in data and self.label_taken(data["label"]):
             raise ValidationError("Label must be unique among your Linodes", "label")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _read_only_unchanged(self, data, **kwargs):
+        errors = {}
+        for path, reason in linode_fields.changes(data, self.current):
+            *parents, name = path.split(".")
+            node = errors
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[name] = [reason]
+        if errors:
+            raise ValidationError(errors)
 
 
 class LinodeCreateSchema(RequestSchema):
@@ -122,7 +155,7 @@ class LinodeCreateSchema(RequestSchema):
     region = fields.String(required=True, error_messages={"required": "region is required"})
     image = fields.String(allow_none=True)
     root_pass = fields.String(validate=_check(rules.password_problem))
-    authorized_keys = _string_list(rules.ssh_key_problem, most=MAX_AUTHORIZED_KEYS)
+    authorized_keys = _string_list(sshkeys.problem, most=MAX_AUTHORIZED_KEYS)
     authorized_users = _string_list(most=MAX_AUTHORIZED_USERS)
     label = fields.String(validate=_check(rules.label_problems))
     group = fields.String(validate=validate.Length(max=GROUP_MAX))
@@ -138,7 +171,7 @@ class LinodeCreateSchema(RequestSchema):
     backup_id = StrictInteger(allow_none=True)
     firewall_id = StrictInteger(allow_none=True)
     metadata = fields.Nested(MetadataSchema)
-    interfaces = BoundedList(fields.Nested(InterfaceSchema), most=MAX_INTERFACES)
+    interfaces = interfaces_field()
     interface_generation = fields.String(
         allow_none=True, validate=validate.OneOf(["legacy_config", "linode"])
     )
@@ -153,11 +186,13 @@ class LinodeCreateSchema(RequestSchema):
     boot_size = StrictInteger(validate=validate.Range(min=1))
     numa_affinity = fields.String(validate=validate.OneOf(["strict", "preferred"]))
 
-    def __init__(self, *, catalog, features, username, label_taken, **kwargs):
+    def __init__(self, *, catalog, features, user_keys, label_taken, **kwargs):
+        """`user_keys(usernames)` resolves `authorized_users` (services/sshkeys.py), so
+        an unknown user is reported with the body's other problems, in its words."""
         super().__init__(**kwargs)
         self.catalog = catalog
         self.features = features
-        self.username = username
+        self.user_keys = user_keys
         self.label_taken = label_taken
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
@@ -199,7 +234,7 @@ class LinodeCreateSchema(RequestSchema):
         image = data.get("image")
         if image is None:
             for name in ("root_pass", "authorized_keys", "authorized_users", "swap_size"):
-                if name in sent:
+                if name in sent and data.get(name) != []:  # Cloud Manager sends [] always
                     yield name, NEEDS_IMAGE
             if data.get("stackscript_id") is not None:
                 yield "image", "image is required when deploying from a StackScript"
@@ -216,41 +251,26 @@ class LinodeCreateSchema(RequestSchema):
             yield "root_pass", "You must provide a root password when deploying from an image."
 
     def _references(self, data, sent):
-        """Fields naming resources this cloud does not offer (yet) can name none that exist."""
-        for name, what in (
-            ("stackscript_id", "StackScript"),
-            ("backup_id", "Backup"),
-            ("firewall_id", "Firewall"),
-        ):
+        """Fields naming resources this cloud does not offer (yet) can name none that exist.
+
+        `firewall_id` names a firewall that may exist: the create attaches it in its own
+        transaction (services/firewall_devices.attach_on_create), which says if not.
+        """
+        for name, what in (("stackscript_id", "StackScript"), ("backup_id", "Backup")):
             if data.get(name) is not None:
                 yield name, f"{what} not found"
         if data.get("placement_group"):
             yield "placement_group.id", "Placement Group not found"
         for i, address in enumerate(data.get("ipv4") or []):
             yield f"ipv4[{i}]", f"{address} is not a reserved address on this account"
-        for i, user in enumerate(data.get("authorized_users") or []):
-            if user != self.username:
-                yield f"authorized_users[{i}]", f"Username {user} not found"
+        try:
+            self.user_keys(data.get("authorized_users") or [])
+        except ApiError as refused:
+            yield from ((e.get("field"), e["reason"]) for e in refused.errors)
         if data.get("interface_generation") == "linode":
             yield "interface_generation", "Linode Interfaces are not enabled for this account"
-        yield from _interface_problems(data.get("interfaces") or [])
+        yield from interface_problems(data.get("interfaces") or [])
 
     def _label(self, data, sent):
         if "label" in data and self.label_taken(data["label"]):
             yield "label", "Label must be unique among your Linodes"
-
-
-def _interface_problems(interfaces):
-    publics = [i for i, f in enumerate(interfaces) if f.get("purpose") == "public"]
-    for i in publics[1:]:
-        yield f"interfaces[{i}].purpose", "Only one public interface is allowed"
-    primaries = [i for i, f in enumerate(interfaces) if f.get("primary")]
-    for i in primaries[1:]:
-        yield f"interfaces[{i}].primary", "Only one interface may be primary"
-    for i, iface in enumerate(interfaces):
-        if iface.get("purpose") == "vlan" and not iface.get("label"):
-            yield f"interfaces[{i}].label", "label is required for a VLAN interface"
-        if iface.get("purpose") == "public" and iface.get("label"):
-            yield f"interfaces[{i}].label", "A public interface has no label"
-        if iface.get("purpose") == "vpc":
-            yield f"interfaces[{i}].subnet_id", "Subnet not found"

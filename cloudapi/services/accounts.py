@@ -74,3 +74,24 @@ def listing(session, search=""):
             condition = condition | (Account.id == int(search))
         query = query.where(condition)
     return list(session.scalars(query.limit(200)))
+
+
+# -- the same, each in a transaction of its own (for the operator CLI) ----------------------
+
+
+def open_account(database, email, tags=()):
+    """Create an account and commit it; return its id."""
+    with database.transaction() as session:
+        return create(session, email, tags).id
+
+
+def add_tag(database, account_id, name):
+    """Tag an account and commit it; return its tags."""
+    with database.transaction() as session:
+        return tag(session, account_id, name).tag_names
+
+
+def remove_tag(database, account_id, name):
+    """Untag an account and commit it; return its tags."""
+    with database.transaction() as session:
+        return untag(session, account_id, name).tag_names

@@ -64,3 +64,9 @@ def set_open(session, beta_id, is_open):
 
 def all_betas(session):
     return list(session.scalars(select(Beta).order_by(Beta.id)))
+
+
+def open_or_close(database, beta_id, is_open):
+    """set_open, committed in a transaction of its own."""
+    with database.transaction() as session:
+        set_open(session, beta_id, is_open)

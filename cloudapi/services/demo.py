@@ -29,3 +29,9 @@ def seed(session):
             hosts.register(session, describe(hostname, region, nodes, gpus))
         out["hosts"].append(hostname)
     return out
+
+
+def populate(database):
+    """seed, committed in a transaction of its own; return what it issued."""
+    with database.transaction() as session:
+        return seed(session)

@@ -110,7 +110,7 @@ def attach_on_firewall_create(session, principal, firewall, data):
 def attach_on_create(session, instance, firewall_id):
     """Assign a Linode being created to `firewall_id`, in the create's own transaction.
 
-    For POST /linode/instances `firewall_id` (not wired yet): call it once the instance is
+    For POST /linode/instances `firewall_id` (services/instances.py): called once the instance is
     flushed, after its create job is added, so the agent defines the domain before it
     applies the rules (jobs of one host go out in the order they were written). An
     unknown firewall, or another account's, is a 400 on `firewall_id`.

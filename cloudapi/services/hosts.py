@@ -1,6 +1,7 @@
 """Registering GPU hosts and changing their status."""
 
 import uuid
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -96,3 +97,25 @@ def gpu_regions(session):
         .distinct()
     )
     return set(session.scalars(query))
+
+
+class Added(NamedTuple):
+    """What `add` registered: the host, its region, and how many NUMA nodes and GPUs."""
+
+    hostname: str
+    region: str
+    numa_nodes: int
+    gpus: int
+
+
+def add(database, description):
+    """register, committed in a transaction of its own."""
+    with database.transaction() as session:
+        host = register(session, description)
+        return Added(host.hostname, host.region_id, len(host.nodes), len(host.gpus))
+
+
+def change_status(database, hostname, status):
+    """set_status, committed in a transaction of its own."""
+    with database.transaction() as session:
+        set_status(session, hostname, status)

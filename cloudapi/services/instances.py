@@ -12,11 +12,12 @@ from cloudapi.db.instances import Instance, InstanceTag
 from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event, Job
 from cloudapi.domain import lifecycle
+from cloudapi.domain import sshkeys as keys
 from cloudapi.errors import ApiError, NotFound
 from cloudapi.features import GPU_LINODES
 from cloudapi.schemas import load
-from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema, LinodeUpdateSchema
-from cloudapi.services import idempotency, provision, reservations
+from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema
+from cloudapi.services import idempotency, provision, reservations, sshkeys
 from cloudapi.services.paging import page_of
 
 FILTERABLE = {
@@ -91,8 +92,12 @@ def queue_of(session, instance):
     return f"pool.{instance.region_id}"
 
 
-def _record(session, instance, action, principal, payload=None):
-    """Write the job for the host agent and the event the customer sees."""
+def _record(session, instance, action, principal, payload=None, secondary=None):
+    """Write the job for the host agent and the event the customer sees.
+
+    `secondary` is the event's (type, id, label) second entity, e.g. a create's image.
+    """
+    second_type, second_id, second_label = secondary or (None, None, None)
     job = Job(
         id=str(uuid.uuid4()),
         instance_id=instance.id,
@@ -109,6 +114,9 @@ def _record(session, instance, action, principal, payload=None):
             entity_type="linode",
             entity_id=instance.id,
             entity_label=instance.label,
+            secondary_entity_type=second_type,
+            secondary_entity_id=second_id,
+            secondary_entity_label=second_label,
             status="scheduled",
             percent_complete=0,
             username=principal.username,
@@ -117,7 +125,7 @@ def _record(session, instance, action, principal, payload=None):
     return job
 
 
-def _unique_label_guard(session):
+def guard_unique_label(session):
     """Turn a lost race on the per-account unique label into the same 400 as the check."""
     try:
         session.flush()
@@ -165,12 +173,12 @@ def _validate(session, snapshot, principal, features, body):
     schema = LinodeCreateSchema(
         catalog=snapshot,
         features=features,
-        username=principal.username,
+        user_keys=lambda names: sshkeys.keys_for_users(session, principal.account_id, names),
         label_taken=lambda label: label_taken(session, principal.account_id, label),
         exclude=() if GPU_LINODES in features else GPU_ONLY_FIELDS,
     )
     data = load(schema, body)
-    return data, snapshot.types[data["type"]]
+    return data, snapshot.types[data["type"]], snapshot.images.get(data.get("image"))
 
 
 def _write_create(database, snapshot, principal, features, body, keyed=None):
@@ -184,8 +192,8 @@ def _write_create(database, snapshot, principal, features, body, keyed=None):
             claimed = None
             if keyed is not None:
                 claimed = idempotency.claim(session, principal.account_id, *keyed[:2])
-            data, plan = _validate(session, snapshot, principal, features, body)
-            instance = _write_instance(session, principal, plan, data)
+            data, plan, image = _validate(session, snapshot, principal, features, body)
+            instance = _write_instance(session, principal, plan, data, image)
             if claimed is None:
                 return instance
             response = keyed[2](instance)
@@ -197,8 +205,25 @@ def _write_create(database, snapshot, principal, features, body, keyed=None):
         raise
 
 
-def _write_instance(session, principal, plan, data):
-    """Instance, reservation, job and event, in the caller's transaction."""
+def _deployed_keys(session, account_id, data):
+    """The body's `authorized_keys`, then those of its `authorized_users`, each once.
+
+    Both are checked by now (the schema parsed the keys and resolved the users), so
+    this only normalises the keys to their one-line form and resolves the users again.
+    """
+    body_keys = [keys.parse(k).text for k in data.get("authorized_keys", [])]
+    users = sshkeys.keys_for_users(session, account_id, data.get("authorized_users"))
+    return list(dict.fromkeys(body_keys + users))
+
+
+def _write_instance(session, principal, plan, data, image=None):
+    """Instance, reservation, job and event, then the firewall: the caller's transaction.
+
+    The firewall is attached after the create job is written, so the host agent defines
+    the domain before it applies the rules (a host's jobs go out in written order).
+    """
+    from cloudapi.services import firewall_devices  # it imports this module (a cycle)
+
     instance = Instance(
         account_id=principal.account_id,
         label=data.get("label") or f"pending-{uuid.uuid4().hex[:16]}",
@@ -218,35 +243,18 @@ def _write_instance(session, principal, plan, data):
         tags=[InstanceTag(tag=t) for t in sorted(set(data.get("tags", [])))],
     )
     session.add(instance)
-    _unique_label_guard(session)
+    guard_unique_label(session)
     if "label" not in data:
         instance.label = f"linode{instance.id}"
-        _unique_label_guard(session)
-    payload = provision.payload(data, instance.label, plan)
+        guard_unique_label(session)
+    deployed = {**data, "authorized_keys": _deployed_keys(session, principal.account_id, data)}
+    payload = provision.payload(deployed, instance.label, plan)
     if plan.gpus:
         payload.update(provision.reserve(session, instance, plan))
-    _record(session, instance, "create", principal, payload)
-    return instance
-
-
-def update(database, principal, instance_id, body):
-    with database.transaction() as session:
-        instance = get(session, principal.account_id, instance_id, lock=True)
-        schema = LinodeUpdateSchema(
-            label_taken=lambda label: label_taken(
-                session, principal.account_id, label, but=instance.id
-            )
-        )
-        data = load(schema, body)
-        for name in ("label", "group", "watchdog_enabled", "maintenance_policy"):
-            if name in data:
-                setattr(instance, name, data[name])
-        if "alerts" in data:
-            instance.alerts = {**instance.alerts, **data["alerts"]}
-        if "tags" in data:
-            instance.tags = [InstanceTag(tag=t) for t in sorted(set(data["tags"]))]
-        instance.updated = utcnow()
-        _unique_label_guard(session)
+    # An image label may be 128 characters; an event keeps 64 (as for a Linode's label).
+    secondary = ("image", image.id, image.label[:64]) if image is not None else None
+    _record(session, instance, "create", principal, payload, secondary)
+    firewall_devices.attach_on_create(session, instance, data.get("firewall_id"))
     return instance
 
 

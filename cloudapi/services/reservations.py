@@ -19,6 +19,8 @@ Runs inside the caller's transaction. The protocol for one reservation:
    `Conflict` and the caller retries the whole transaction.
 """
 
+import random
+import time
 import zlib
 
 from sqlalchemy import BigInteger, cast, func, select, update
@@ -31,6 +33,7 @@ from cloudapi.domain.cpus import parse_cpulist
 CANDIDATE_NODES = 16
 # The high half of the advisory lock key: "GPUR", so that other advisory locks keep clear.
 _LOCK_SPACE = 0x47505552 << 32
+LOCK_WAIT_SECONDS, LOCK_POLL_MAX = 30.0, 0.05
 
 
 class Conflict(Exception):
@@ -118,11 +121,22 @@ def _serialise_region(session, region_id):
 
     A per-region lock rather than SKIP LOCKED on the chosen node: contenders then do not
     spread onto worse-fitting nodes, which could leave no whole node for a 4-GPU plan.
+
+    The lock is tried, not waited for in one statement: a queue of creates may take longer
+    than the statement timeout (and the read guard) that bound every single wait on the
+    database, and a create that is only queued must not be answered 503. Each try is
+    instant; between tries the wait grows to LOCK_POLL_MAX, up to LOCK_WAIT_SECONDS in all,
+    after which the caller retries as after any Conflict.
     """
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite: BEGIN IMMEDIATE has serialised every writer already
-    key = _LOCK_SPACE | zlib.crc32(region_id.encode())
-    session.execute(select(func.pg_advisory_xact_lock(cast(key, BigInteger))))
+    key = cast(_LOCK_SPACE | zlib.crc32(region_id.encode()), BigInteger)
+    deadline, pause = time.monotonic() + LOCK_WAIT_SECONDS, 0.002
+    while not session.scalar(select(func.pg_try_advisory_xact_lock(key))):
+        if time.monotonic() > deadline:
+            raise Conflict()
+        time.sleep(pause * random.uniform(0.5, 1.5))
+        pause = min(pause * 2, LOCK_POLL_MAX)
 
 
 def reserve(session, instance, plan, affinity):
@@ -217,20 +231,3 @@ def release(session, instance_id):
         )
     session.execute(update(Gpu).where(Gpu.instance_id == instance_id).values(instance_id=None))
     return len(allocations)
-
-
-def holdings(session, instance_id):
-    """What an instance holds now: [(host, node index, gpu rows, threads, memory_mb)]."""
-    rows = session.execute(
-        select(Allocation, NumaNode, Host)
-        .join(NumaNode, NumaNode.id == Allocation.numa_node_id)
-        .join(Host, Host.id == Allocation.host_id)
-        .where(Allocation.instance_id == instance_id, Allocation.released_at.is_(None))
-        .order_by(NumaNode.node)
-    ).all()
-    gpus = session.scalars(select(Gpu).where(Gpu.instance_id == instance_id)).all()
-    return [
-        (host, node.node, [g for g in gpus if g.numa_node_id == node.id], alloc.threads,
-         alloc.memory_mb)
-        for alloc, node, host in rows
-    ]  # fmt: skip

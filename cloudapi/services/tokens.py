@@ -6,6 +6,7 @@ from datetime import datetime
 
 from cloudapi.db.accounts import Token
 from cloudapi.db.base import utcnow
+from cloudapi.services import accounts
 
 AREAS = frozenset(
     "account databases domains events firewall images ips linodes lke longview "
@@ -121,3 +122,13 @@ def lookup(database, token: str):
         "is_admin": bool(is_admin),
         "host": host,
     }
+
+
+def issue(database, *, account_id=None, is_admin=False, host=None, scopes="*", label=""):
+    """create, committed in a transaction of its own; an account's token needs the account."""
+    with database.transaction() as session:
+        if account_id is not None:
+            accounts.get(session, account_id)
+        return create(
+            session, account_id=account_id, is_admin=is_admin, host=host, scopes=scopes, label=label
+        )

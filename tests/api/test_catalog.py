@@ -32,10 +32,23 @@ def test_standard_plan_has_linode_values(client):
     assert plan == {
         "id": "g6-standard-2", "label": "Linode 4GB", "class": "standard", "disk": 81920,
         "memory": 4096, "vcpus": 2, "gpus": 0, "accelerated_devices": 0, "network_out": 4000,
-        "transfer": 4000, "price": {"hourly": 0.036, "monthly": 24.0}, "region_prices": [],
+        "transfer": 4000, "price": {"hourly": 0.036, "monthly": 24.0},
+        "region_prices": [{"id": "id-cgk", "hourly": 0.0432, "monthly": 28.8},
+                          {"id": "br-gru", "hourly": 0.0504, "monthly": 33.6}],
         "addons": {"backups": {"price": {"hourly": 0.008, "monthly": 5.0}, "region_prices": []}},
         "successor": None,
     }  # fmt: skip
+
+
+def test_region_prices_where_linode_charges_more_and_none_for_gpus(client, employee):
+    """Jakarta and Sao Paulo cost more (the Nanode's are Linode's own); GPUs have none."""
+    nanode = client.get("/v4/linode/types/g6-nanode-1").get_json()
+    assert nanode["region_prices"] == [
+        {"id": "id-cgk", "hourly": 0.009, "monthly": 6.0},
+        {"id": "br-gru", "hourly": 0.0105, "monthly": 7.0},
+    ]
+    gpu = client.get("/v4/linode/types/g1-gpu-rtx6000-1", headers=employee[1]).get_json()
+    assert gpu["region_prices"] == []
 
 
 def test_unknown_type_is_404_json(client):

@@ -41,6 +41,100 @@ def test_no_cors_for_other_origins(edge_app, app):
         assert "Access-Control-Allow-Origin" not in got.headers
 
 
+def _preflight(client, path, method="GET", origin=ORIGIN):
+    return client.options(path, headers={
+        "Origin": origin, "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("version", ["v4", "v4beta"])
+def test_every_answer_carries_cors_errors_included(edge_app, make_account, version):
+    """Browsers read a CORS-less response as a network failure: errors need CORS too."""
+    client = edge_app.test_client()
+    _, headers = make_account()
+    seen = {
+        "ok": client.get(f"/{version}/linode/types", headers={"Origin": ORIGIN}),
+        "404": client.get(
+            f"/{version}/linode/instances/987654", headers={**headers, "Origin": ORIGIN}
+        ),
+        "405": client.delete(f"/{version}/linode/types", headers={"Origin": ORIGIN}),
+        "unrouted": client.get(f"/{version}/no/such/path", headers={"Origin": ORIGIN}),
+        "401": client.get(
+            f"/{version}/profile", headers={"Authorization": "Bearer nope", "Origin": ORIGIN}
+        ),
+    }
+    statuses = {name: response.status_code for name, response in seen.items()}
+    assert statuses == {"ok": 200, "404": 404, "405": 405, "unrouted": 404, "401": 401}
+    for name, response in seen.items():
+        assert response.headers["Access-Control-Allow-Origin"] == ORIGIN, name
+        assert "Retry-After" in response.headers["Access-Control-Expose-Headers"], name
+        assert "Origin" in response.vary, name
+        if name != "ok":
+            assert response.get_json()["errors"][0]["reason"], name
+    assert seen["405"].get_json() == {"errors": [{"reason": "Method not allowed"}]}
+
+
+@pytest.mark.parametrize("path", ["/v4/linode/instances", "/v4beta/linode/instances/12",
+                                  "/v4/no/such/path", "/nowhere"])  # fmt: skip
+def test_preflights_answer_routed_or_not(edge_app, path):
+    response = _preflight(edge_app.test_client(), path, "DELETE")
+    assert response.status_code == 204 and response.get_data() == b""
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    methods = {m.strip() for m in response.headers["Access-Control-Allow-Methods"].split(",")}
+    assert methods == {"GET", "POST", "PUT", "DELETE"}
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "idempotency-key" in allowed and "authorization" in allowed
+    assert response.headers["Access-Control-Max-Age"] == "600"
+    assert "Origin" in response.vary
+
+
+def test_preflights_spend_no_budget(edge_app, make_account):
+    client = edge_app.test_client()
+    _, headers = make_account()
+    for _ in range(8):  # more than the budget of 5
+        assert _preflight(client, "/v4/linode/instances", "POST").status_code == 204
+    got = client.get("/v4/linode/instances", headers={**headers, "Origin": ORIGIN})
+    assert got.status_code == 200 and got.headers["X-RateLimit-Remaining"] == "4"
+
+
+def test_a_500_is_readable_cross_origin(edge_app, monkeypatch):
+    def broken():
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(edge_app.extensions["cloudapi.catalog"], "snapshot", broken)
+    failed = edge_app.test_client().get("/v4/regions", headers={"Origin": ORIGIN})
+    assert failed.status_code == 500
+    assert failed.get_json() == {"errors": [{"reason": "Internal server error"}]}
+    assert failed.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_a_429_is_readable_cross_origin(make_app, make_account):
+    client = make_app(CORS_ORIGINS=ORIGIN, RATE_LIMIT="1/60").test_client()
+    _, headers = make_account()
+    client.get("/v4/linode/types", headers=headers)
+    limited = client.get("/v4/linode/types", headers={**headers, "Origin": ORIGIN})
+    assert limited.status_code == 429
+    assert limited.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "Retry-After" in limited.headers["Access-Control-Expose-Headers"]
+    assert "Origin" in limited.vary  # one origin listed: still varies on Origin
+
+
+def test_cors_only_where_and_for_whom_it_is_listed(make_app, admin_headers):
+    client = make_app(CORS_ORIGINS=f"{ORIGIN},https://*.example.org").test_client()
+    no_origin = client.get("/v4/linode/types")  # not a CORS request: no origin sent back
+    assert "Access-Control-Allow-Origin" not in no_origin.headers
+    assert "Origin" in no_origin.vary
+    pattern = client.get("/v4/linode/types", headers={"Origin": "https://x.example.org"})
+    assert "Access-Control-Allow-Origin" not in pattern.headers  # listed origins are literal
+    longer = client.get("/v4/linode/types", headers={"Origin": ORIGIN + ".evil.example"})
+    assert "Access-Control-Allow-Origin" not in longer.headers
+    for path in ("/admin/accounts", "/internal/hosts", "/console/"):
+        staff = client.get(path, headers={**admin_headers, "Origin": ORIGIN})
+        assert "Access-Control-Allow-Origin" not in staff.headers, path
+    assert "Access-Control-Allow-Origin" not in _preflight(client, "/admin/accounts").headers
+
+
 def test_rate_limit_headers_and_429(edge_app, make_account):
     client = edge_app.test_client()
     _, headers = make_account()

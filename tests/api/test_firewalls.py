@@ -246,3 +246,14 @@ def test_bodies_that_are_not_objects(client, customer, raw):
             path, data=raw, headers={**customer[1], "Content-Type": "application/json"}
         )
         assert response.status_code == 400, (method, path)
+
+
+def test_create_takes_status_enabled_as_linode_api4_sends_it(client, customer):
+    """linode_api4's own suite creates with status="enabled": read-only, yet accepted."""
+    _, headers = customer
+    response = create(client, headers, status="enabled")
+    assert response.status_code == 200 and response.get_json()["status"] == "enabled"
+    refused = create(client, headers, label="fw-two", status="disabled")
+    assert refused.status_code == 400
+    assert errors_of(refused) == [("status", "A new Firewall is always enabled; disable it "
+                                             "with an update")]  # fmt: skip

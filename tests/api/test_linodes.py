@@ -55,7 +55,7 @@ def test_default_label_is_assigned(client, customer):
 
 def test_keys_instead_of_password(client, customer):
     _, headers = customer
-    blob = (11).to_bytes(4, "big") + b"ssh-ed25519" + b"k" * 32
+    blob = (11).to_bytes(4, "big") + b"ssh-ed25519" + (32).to_bytes(4, "big") + b"k" * 32
     key = f"ssh-ed25519 {base64.b64encode(blob).decode()} me@host"
     body = {"type": "g6-nanode-1", "region": "us-east", "image": "linode/debian12",
             "authorized_keys": [key]}  # fmt: skip
@@ -95,7 +95,7 @@ INVALID = [
     ({"swap_size": "512"}, ["swap_size"]),
     ({"swap_size": 1.5}, ["swap_size"]),
     ({"authorized_keys": ["not a key"]}, ["authorized_keys[0]"]),
-    ({"authorized_users": ["someone-else"]}, ["authorized_users[0]"]),
+    ({"authorized_users": ["someone-else"]}, ["authorized_users"]),
     ({"metadata": {"user_data": "%%%"}}, ["metadata.user_data"]),
     ({"metadata": {"user_data": base64.b64encode(b"x" * 65536).decode()}}, ["metadata.user_data"]),
     ({"metadata": {"other": 1}}, ["metadata.other"]),

@@ -56,7 +56,7 @@ def browser_context(playwright, tmp_path):
             args=CHROMIUM_FLAGS,
             viewport=VIEWPORT,
         )
-    except Exception as exc:  # noqa: BLE001 (any launch failure means "no browser")
+    except Exception as exc:
         missing_service(f"Chromium did not start: {str(exc).splitlines()[0]}")
     context.set_default_timeout(TIMEOUT_MS)
     yield context

@@ -180,7 +180,7 @@ def select_one(database):
 def failure_of(call, *args):
     """(the exception `call` raised, seconds it took)."""
     started = time.monotonic()
-    with pytest.raises(Exception) as caught:  # noqa: PT011 (checked by is_unavailable)
+    with pytest.raises(Exception) as caught:
         call(*args)
     return caught.value, time.monotonic() - started
 

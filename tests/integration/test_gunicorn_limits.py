@@ -2,7 +2,7 @@
 
 gunicorn's own error pages for an over-long request line (414), over-large or too many
 headers (431) and bad requests (400) are HTML. `cloudapi serve` sets gunicorn's limits
-above the app's (cli.gunicorn_limits), so each request here, over our limit but under
+above the app's (cli.serve.gunicorn_limits), so each request here, over our limit but under
 gunicorn's, must be answered by the app: JSON in Linode's error shape.
 """
 

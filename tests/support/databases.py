@@ -1,6 +1,7 @@
 """Throwaway test databases: a SQLite file, and a PostgreSQL database made and dropped."""
 
 import os
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -42,13 +43,29 @@ def postgres_database():
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 (any failure to connect means "absent")
+    except Exception as exc:
         where = f"{admin.host}:{admin.port}"
         missing_service(f"PostgreSQL not reachable at {where}: {type(exc).__name__}")
     finally:
         engine.dispose()
-    with migrations.throwaway_postgres(admin_url(), prefix="cloudapi_test") as url:
+    with throwaway_postgres(admin_url(), prefix="cloudapi_test") as url:
         yield url
+
+
+@contextmanager
+def throwaway_postgres(admin_url, prefix="cloudapi_tmp"):
+    """Create `<prefix>_<random>` on the server of `admin_url`; yield its URL; drop it after."""
+    admin = make_url(admin_url)
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
 
 
 def migrate(url, revision="head"):

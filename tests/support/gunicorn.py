@@ -71,7 +71,7 @@ class Gunicorn:
         return cmd + (["--pythonpath", str(self.pythonpath)] if self.pythonpath else [])
 
     def __enter__(self):
-        self._log = open(self.log_path, "wb") if self.log_path else None  # noqa: SIM115
+        self._log = open(self.log_path, "wb") if self.log_path else None
         self.proc = subprocess.Popen(
             self.command(), cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
             stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,

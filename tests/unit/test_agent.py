@@ -340,7 +340,7 @@ class FakeApi(ThreadingHTTPServer):
 
 
 class FakeApiHandler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (the stdlib's name)
+    def do_POST(self):
         length = int(self.headers["Content-Length"])
         body = json.loads(self.rfile.read(length))
         self.server.seen.append((self.path, self.headers["Authorization"], body))

@@ -1,12 +1,11 @@
-"""Field rules for labels, passwords, SSH keys, tags and user data."""
+"""Field rules for labels, passwords, tags and user data (SSH keys: test_profile_sshkeys,
+test_instance_create_wiring)."""
 
 import base64
 
 import pytest
 
 from cloudapi.domain import rules
-
-ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1Y2tldC1vZi1ieXRlcy10aGF0LWlzLTMyLWxvbmc= me@host"
 
 
 @pytest.mark.parametrize("label", ["web", "web-1", "a.b_c-d", "X" * 64, "9lives"])
@@ -45,34 +44,6 @@ def test_password_length(password):
 @pytest.mark.parametrize("password", ["Gpu-Demo-2026!", "correct-horse-battery", "Tr0ub4dor&3"])
 def test_strong_passwords_accepted(password):
     assert rules.password_problem(password) is None
-
-
-def _key(kind, body=b"\x00" * 32):
-    blob = len(kind).to_bytes(4, "big") + kind.encode() + body
-    return f"{kind} {base64.b64encode(blob).decode()}"
-
-
-def test_ssh_keys():
-    assert rules.ssh_key_problem(_key("ssh-ed25519") + " me@laptop") is None
-    assert rules.ssh_key_problem(_key("ssh-rsa")) is None
-    assert rules.ssh_key_problem(_key("ecdsa-sha2-nistp256")) is None
-
-
-@pytest.mark.parametrize(
-    "key",
-    [
-        "",
-        "ssh-ed25519",
-        "not-a-key AAAA",
-        "ssh-ed25519 !!!notbase64",
-        _key("ssh-rsa").replace("ssh-rsa ", "ssh-ed25519 "),  # body names another type
-        "ssh-rsa " + base64.b64encode(b"\x00\x00").decode(),  # truncated
-        _key("ssh-ed25519", body=b""),  # no key material
-        "/home/me/.ssh/id_rsa.pub",
-    ],
-)
-def test_not_ssh_keys(key):
-    assert rules.ssh_key_problem(key) == "Not a valid SSH public key"
 
 
 def test_user_data_limits():

@@ -32,8 +32,7 @@ def run(app, host, port, workers):
                                "--workers", str(workers)])]  # fmt: skip
     procs.append(subprocess.Popen([CLOUDAPI, "relay"]))
     for name in queues(database):
-        with database.transaction() as session:
-            token = tokens.create(session, host=name, label=f"agent {name} (cloudapi up)")
+        token = tokens.issue(database, host=name, label=f"agent {name} (cloudapi up)")
         env = {**os.environ, "AGENT_TOKEN": token}
         procs.append(subprocess.Popen([CLOUDAPI, "agent", "--host", name, "--api", api], env=env))
     stopping = []

@@ -1,0 +1,3 @@
+from cloudapi.cli import main
+
+main()
