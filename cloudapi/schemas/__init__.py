@@ -38,14 +38,26 @@ class BoundedList(fields.List):
     Checking the length first keeps a 10,000-item list cheap (one error, not 10,000).
     """
 
-    def __init__(self, inner, *, most, **kwargs):
+    def __init__(self, inner, *, most, too_many=None, **kwargs):
         super().__init__(inner, **kwargs)
         self.most = most
+        self.too_many = too_many or f"Must have at most {most} items"
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, list) and len(value) > self.most:
-            raise ValidationError(f"Must have at most {self.most} items")
+            raise ValidationError(self.too_many)
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+def check(problem_fn):
+    """Wrap a rule returning a problem (or problems) into a marshmallow validator."""
+
+    def validator(value):
+        found = problem_fn(value)
+        if found:
+            raise ValidationError(found)
+
+    return validator
 
 
 def _nest(problems):

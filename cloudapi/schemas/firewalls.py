@@ -17,35 +17,13 @@ from marshmallow import (
 
 from cloudapi.domain import firewall_rules as fr
 from cloudapi.domain import rules
-from cloudapi.schemas import RequestSchema, StrictInteger
+from cloudapi.schemas import BoundedList, RequestSchema, StrictInteger
+from cloudapi.schemas import check as _check
 
 MAX_TAGS = 100
 MAX_DEVICES = 100
 DEVICE_TYPES = ("linode", "nodebalancer")
 NEW_FIREWALL_ENABLED = "A new Firewall is always enabled; disable it with an update"
-
-
-class BoundedList(fields.List):
-    """A list refused by length before its items are looked at, so huge lists stay cheap."""
-
-    def __init__(self, inner, *, most, too_many=None, **kwargs):
-        super().__init__(inner, **kwargs)
-        self.most = most
-        self.too_many = too_many or f"Must have at most {most} items"
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, list) and len(value) > self.most:
-            raise ValidationError(self.too_many)
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-def _check(problem_fn):
-    def validator(value):
-        found = problem_fn(value)
-        if found:
-            raise ValidationError(found)
-
-    return validator
 
 
 def _tag_problem(tag):

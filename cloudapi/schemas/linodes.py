@@ -13,6 +13,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from cloudapi.domain import linode_fields, rules, sshkeys
 from cloudapi.errors import ApiError
 from cloudapi.schemas import BoundedList, RequestSchema, StrictBoolean, StrictInteger
+from cloudapi.schemas import check as _check
 from cloudapi.schemas.linode_interfaces import interface_problems, interfaces_field
 
 TYPE_NOT_FOUND = "A valid plan type by that ID was not found"
@@ -41,17 +42,6 @@ BACKUP_WINDOWS = ("Scheduling", *(f"W{hour}" for hour in range(0, 24, 2)))
 STATUSES = ("running", "offline", "booting", "busy", "rebooting", "shutting_down",
             "provisioning", "deleting", "migrating", "rebuilding", "cloning", "restoring",
             "stopped", "billing_suspension")  # fmt: skip
-
-
-def _check(problem_fn):
-    """Wrap a rule returning a problem (or problems) into a marshmallow validator."""
-
-    def validator(value):
-        found = problem_fn(value)
-        if found:
-            raise ValidationError(found)
-
-    return validator
 
 
 class MetadataSchema(RequestSchema):
