@@ -6,7 +6,7 @@ import secrets
 from flask import Flask
 
 from cloudapi import config as config_module
-from cloudapi import errors
+from cloudapi.api import errors as api_errors
 from cloudapi.db import Database
 from cloudapi.services.catalog import Catalog
 
@@ -46,7 +46,7 @@ def create_app(config=None):
     app.extensions["cloudapi.db"] = database
     app.extensions["cloudapi.catalog"] = Catalog(database, ttl=app.config["CATALOG_TTL"])
 
-    errors.init_app(app)
+    api_errors.init_app(app)
     from cloudapi import api
     from cloudapi.flagging import client as flags
 

@@ -1,90 +1,77 @@
-"""Linode-style errors and the one funnel that renders every error as JSON."""
+"""What a use case refuses, in plain exceptions that know nothing of HTTP or click.
 
-import logging
+Every error carries Linode's list of reasons, `[{"reason", "field"?}]`, so the HTTP funnel
+(`cloudapi.api.errors`) can send it as Linode's body and the CLI (`cloudapi.cli.errors`)
+can print it; each of those two translates the classes below in exactly one place. The
+class says what kind of refusal it is, which is all either translation needs:
 
-from flask import jsonify
-from werkzeug.exceptions import HTTPException
+- `Invalid`: the request is wrong (a field's value, or a combination of fields);
+- `NotFound`: the thing asked for does not exist for this caller. Linode's 404 never says
+  more than "Not found" (a hidden plan must read like a missing one), so the reasons
+  given here are for operators only: the CLI prints them, the HTTP funnel does not;
+- `Forbidden`: the caller may not do this to a thing it can see;
+- `Conflict`: the request clashes with what exists (a taken label, email or hostname);
+- `Busy`: refused for now, and the same request may succeed later (the instance is busy,
+  capacity is being taken by another request);
+- `Unavailable`: a service this one depends on is not set up or cannot answer;
+- `UpstreamFailed`: a service this one depends on answered with an error.
+"""
 
-from cloudapi.db.outage import is_unavailable
 
-log = logging.getLogger(__name__)
+class CloudError(Exception):
+    """A refusal with Linode's list of reasons; subclasses say which kind it is."""
 
-INVALID_TOKEN = "Invalid Token"
-NOT_AUTHORIZED = "Your OAuth token is not authorized to use this endpoint."
-DATABASE_UNAVAILABLE = "Service temporarily unavailable; please retry"
-RETRY_AFTER_SECONDS = 5
+    default_reason = "Request refused"
 
-
-class ApiError(Exception):
-    """An error a client may see: an HTTP status and Linode's list of reasons."""
-
-    status = 400
-
-    def __init__(self, errors, status=None):
+    def __init__(self, errors=None):
+        if errors is None:
+            errors = [{"reason": self.default_reason}]
+        elif isinstance(errors, str):
+            errors = [{"reason": errors}]
         super().__init__(errors)
         self.errors = errors
-        if status is not None:
-            self.status = status
 
     @classmethod
-    def field(cls, field, reason, status=None):
-        """Build an error about one request field."""
-        return cls([{"field": field, "reason": reason}], status)
+    def field(cls, field, reason):
+        """A refusal about one request field."""
+        return cls([{"field": field, "reason": reason}])
 
     @classmethod
-    def reason(cls, reason, status=None):
-        """Build an error that is not about one field."""
-        return cls([{"reason": reason}], status)
+    def reason(cls, reason):
+        """A refusal that is not about one field."""
+        return cls([{"reason": reason}])
+
+    def __str__(self):
+        return "; ".join(
+            f"{e['field']}: {e['reason']}" if e.get("field") else e["reason"] for e in self.errors
+        )
 
 
-class NotFound(ApiError):
-    status = 404
-
-    def __init__(self):
-        super().__init__([{"reason": "Not found"}])
+class Invalid(CloudError):
+    """The request is wrong: fix it before sending it again."""
 
 
-class Unauthorized(ApiError):
-    status = 401
+class NotFound(CloudError):
+    """Nothing by that id exists for this caller."""
 
-    def __init__(self, reason=INVALID_TOKEN):
-        super().__init__([{"reason": reason}])
-
-
-def error_response(errors, status):
-    """Render Linode's error body."""
-    response = jsonify({"errors": errors})
-    response.status_code = status
-    return response
+    default_reason = "Not found"
 
 
-def _http_error(exc: HTTPException):
-    reasons = {404: "Not found", 405: "Method not allowed", 413: "Request body is too large"}
-    reason = reasons.get(exc.code, exc.description or exc.name)
-    response = error_response([{"reason": reason}], exc.code or 500)
-    if exc.code == 405 and exc.valid_methods:
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
-    return response
+class Forbidden(CloudError):
+    """The caller may not do this to something it can see."""
 
 
-def _unexpected(exc: Exception):
-    """A 500 for a bug; a 503 the client may retry when the database cannot answer now.
-
-    Only what cloudapi.db.outage.is_unavailable recognises (refused or timed-out
-    connections, dropped connections, statement and pool timeouts) is a 503; an integrity
-    error or a broken query stays a 500, logged with its traceback.
-    """
-    if is_unavailable(exc):
-        log.warning("database unavailable: %s", getattr(exc, "orig", None) or exc)
-        response = error_response([{"reason": DATABASE_UNAVAILABLE}], 503)
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
-    log.exception("unhandled error", exc_info=exc)
-    return error_response([{"reason": "Internal server error"}], 500)
+class Conflict(CloudError):
+    """The request clashes with what already exists."""
 
 
-def init_app(app):
-    """Route every error, expected or not, through Linode's JSON error shape."""
-    app.register_error_handler(ApiError, lambda e: error_response(e.errors, e.status))
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
+class Busy(CloudError):
+    """Refused for now; the same request may succeed in a moment."""
+
+
+class Unavailable(CloudError):
+    """A service this one needs is not configured or cannot be reached."""
+
+
+class UpstreamFailed(CloudError):
+    """A service this one needs answered with an error."""

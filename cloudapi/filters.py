@@ -11,7 +11,7 @@ surrogate, and the JSON itself is depth-bounded before it is parsed (a header of
 from dataclasses import dataclass
 from datetime import datetime
 
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.schemas import wire
 
 COMPARISONS = ("+gt", "+gte", "+lt", "+lte", "+neq", "+contains")
@@ -44,7 +44,7 @@ class Filter:
 
 
 def _error(reason):
-    return ApiError.field("X-Filter", reason)
+    return Invalid.field("X-Filter", reason)
 
 
 def parse(raw, fields):

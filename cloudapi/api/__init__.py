@@ -27,7 +27,7 @@ from cloudapi.api import (
 )
 from cloudapi.api.auth import load_principal
 from cloudapi.api.context import principal
-from cloudapi.errors import Unauthorized
+from cloudapi.api.errors import Unauthorized
 
 
 def _customer_or_anonymous():

@@ -4,10 +4,10 @@ from dataclasses import asdict
 
 from flask import Blueprint, current_app
 
+from cloudapi.api import render_admin
 from cloudapi.api.auth import admin_required, load_admin_principal
 from cloudapi.api.context import database, principal
-from cloudapi.errors import ApiError, NotFound
-from cloudapi.flagging.admin import FlagError, flag_admin
+from cloudapi.flagging.admin import flag_admin
 from cloudapi.services import betas
 
 bp = Blueprint("admin_flags", __name__)
@@ -16,11 +16,7 @@ bp.before_request(load_admin_principal)
 
 def _admin():
     if "cloudapi.flag_admin" not in current_app.extensions:
-        try:
-            made = flag_admin(current_app.config, database())
-        except FlagError as exc:
-            raise ApiError.reason(str(exc), 503) from None
-        current_app.extensions["cloudapi.flag_admin"] = made
+        current_app.extensions["cloudapi.flag_admin"] = flag_admin(current_app.config, database())
     return current_app.extensions["cloudapi.flag_admin"]
 
 
@@ -32,10 +28,7 @@ def _actor():
 @admin_required
 def list_flags():
     admin = _admin()
-    try:
-        found = admin.flags()
-    except FlagError as exc:
-        raise ApiError.reason(str(exc), 502) from None
+    found = admin.flags()
     return {"mode": admin.mode, "environment": admin.environment,
             "data": [asdict(f) for f in found]}  # fmt: skip
 
@@ -44,12 +37,7 @@ def list_flags():
 @admin_required
 def flip_flag(name, action):
     admin = _admin()
-    try:
-        old, new = admin.set_enabled(name, action == "enable", _actor())
-    except FlagError as exc:
-        if "no flag named" in str(exc):
-            raise NotFound() from None
-        raise ApiError.reason(str(exc), 502) from None
+    old, new = admin.set_enabled(name, action == "enable", _actor())
     return {"name": name, "environment": admin.environment, "from": old, "to": new}
 
 
@@ -62,9 +50,4 @@ def flag_audit():
 @bp.post("/betas/<beta_id>/<any(open, close):action>")
 @admin_required
 def open_or_close_beta(beta_id, action):
-    try:
-        with database().transaction() as session:
-            beta = betas.set_open(session, beta_id, action == "open")
-            return {"id": beta.id, "is_open": beta.is_open}
-    except betas.BetaError:
-        raise NotFound() from None
+    return render_admin.beta_state(betas.open_or_close(database(), beta_id, action == "open"))

@@ -9,7 +9,9 @@ from flask import Blueprint, current_app, g, request
 
 from cloudapi.api.auth import CONSOLE_COOKIE, console_session
 from cloudapi.api.context import body
-from cloudapi.errors import ApiError, Unauthorized
+from cloudapi.api.errors import Unauthorized
+from cloudapi.schemas import load
+from cloudapi.schemas.admin import ConsoleLoginSchema
 from cloudapi.services import console_sessions
 
 bp = Blueprint("admin_session", __name__)
@@ -33,9 +35,7 @@ def _set_cookie(response, value):
 
 @bp.post("/session")
 def log_in():
-    token = body().get("token")
-    if not isinstance(token, str) or not token:
-        raise ApiError.field("token", "token is required")
+    token = load(ConsoleLoginSchema(), body())["token"]
     found = current_app.extensions["cloudapi.principals"].lookup(token)
     if found is None:
         g.auth_failed = True  # a guessed token: counted per address at the edge
@@ -43,10 +43,10 @@ def log_in():
         raise Unauthorized()
     seconds = current_app.config["CONSOLE_SESSION_SECONDS"]
     previous = request.cookies.get(CONSOLE_COOKIE)
-    with _database().transaction() as session:
-        if previous:  # signing in again replaces this browser's session
-            console_sessions.end(session, previous)
-        session_id, csrf_token = console_sessions.start(session, found["token_id"], seconds)
+    # signing in again replaces this browser's session
+    session_id, csrf_token = console_sessions.start(
+        _database(), found["token_id"], seconds, replacing=previous
+    )
     response = current_app.json.response({"authenticated": True, "csrf_token": csrf_token})
     return _set_cookie(response, session_id)
 
@@ -63,6 +63,5 @@ def whoami():
 def log_out():
     session_id = request.cookies.get(CONSOLE_COOKIE)
     if session_id:
-        with _database().transaction() as session:
-            console_sessions.end(session, session_id)
+        console_sessions.end(_database(), session_id)
     return _set_cookie(current_app.json.response({}), None)

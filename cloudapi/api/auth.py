@@ -5,7 +5,8 @@ from functools import wraps
 
 from flask import current_app, g, request
 
-from cloudapi.errors import NOT_AUTHORIZED, ApiError, Unauthorized
+from cloudapi.api.errors import NOT_AUTHORIZED, Unauthorized
+from cloudapi.errors import Forbidden
 from cloudapi.principal import Principal
 from cloudapi.services import console_sessions
 
@@ -68,7 +69,7 @@ def load_admin_principal():
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         sent = request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(sent.encode(), live.csrf_token.encode()):
-            raise ApiError.reason("CSRF token missing or wrong", 403)
+            raise Forbidden.reason("CSRF token missing or wrong")
     g.principal = Principal(**live.principal)
 
 

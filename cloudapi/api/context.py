@@ -2,7 +2,8 @@
 
 from flask import current_app, g, request
 
-from cloudapi.errors import ApiError
+from cloudapi.api.errors import HttpError
+from cloudapi.errors import Invalid
 from cloudapi.schemas import wire
 
 JSON_MIMETYPE = "application/json"
@@ -44,7 +45,7 @@ def body_bytes():
     raw = request.get_data(cache=True)
     limit = request.max_content_length
     if request.content_length is None and limit is not None and len(raw) >= limit:
-        raise ApiError.reason(body_too_large(limit), 413)
+        raise HttpError(body_too_large(limit), 413)
     return raw
 
 
@@ -62,10 +63,10 @@ def require_json_content_type():
     only encoding JSON may use, RFC 8259). Linode answers a non-JSON body with a 400.
     """
     if request.mimetype != JSON_MIMETYPE:
-        raise ApiError.reason(NOT_JSON_CONTENT)
+        raise Invalid.reason(NOT_JSON_CONTENT)
     charset = request.mimetype_params.get("charset")
     if charset is not None and charset.lower().replace("-", "") != "utf8":
-        raise ApiError.reason(NOT_JSON_CONTENT + " in UTF-8")
+        raise Invalid.reason(NOT_JSON_CONTENT + " in UTF-8")
 
 
 def body(optional=False):
@@ -80,17 +81,17 @@ def body(optional=False):
     if not raw.strip():
         if optional:
             return {}
-        raise ApiError.reason("Request body must be a JSON object")
+        raise Invalid.reason("Request body must be a JSON object")
     require_json_content_type()
     try:
         doc = wire.loads(raw)
     except wire.BadJson:
-        raise ApiError.reason(NOT_VALID_JSON) from None
+        raise Invalid.reason(NOT_VALID_JSON) from None
     if not isinstance(doc, dict):
-        raise ApiError.reason("Request body must be a JSON object")
+        raise Invalid.reason("Request body must be a JSON object")
     problems = wire.text_problems(doc)
     if problems:
-        raise ApiError(wire.as_errors(problems))
+        raise Invalid(wire.as_errors(problems))
     return doc
 
 

@@ -30,7 +30,7 @@ from flask_cors import CORS
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 
 from cloudapi.api.auth import bearer_token
-from cloudapi.errors import error_response
+from cloudapi.api.errors import error_response
 from cloudapi.services.tokens import digest
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ from flask import current_app, request
 from werkzeug.routing import IntegerConverter
 
 from cloudapi.api.context import body_bytes, body_too_large, has_body, require_json_content_type
-from cloudapi.errors import ApiError, NotFound
+from cloudapi.api.errors import HttpError
+from cloudapi.errors import Invalid, NotFound
 
 ID_MAX = 2**31 - 1
 JSON_PREFIXES = ("/v4/", "/v4beta/", "/admin/", "/internal/")
@@ -66,16 +67,16 @@ def _url_bytes():
 
 def _check_size(config):
     if _url_bytes() > config["MAX_URL_BYTES"]:
-        raise ApiError.reason(URL_TOO_LONG, 414)
+        raise HttpError(URL_TOO_LONG, 414)
     count = total = 0
     for name, value in request.headers.items():
         count += 1
         total += len(name) + len(value) + 4  # "Name: value\r\n"
     if count > config["MAX_HEADER_COUNT"] or total > config["MAX_HEADER_BYTES"]:
-        raise ApiError.reason(HEADERS_TOO_LARGE, 431)
+        raise HttpError(HEADERS_TOO_LARGE, 431)
     limit = config.get("MAX_CONTENT_LENGTH")
     if limit is not None and (request.content_length or 0) > limit:
-        raise ApiError.reason(body_too_large(limit), 413)
+        raise HttpError(body_too_large(limit), 413)
 
 
 def _check_text():
@@ -83,9 +84,9 @@ def _check_text():
         raise NotFound()
     for name, value in request.args.items(multi=True):
         if "\x00" in name:
-            raise ApiError.reason(f"Query parameter names: {NUL}")
+            raise Invalid.reason(f"Query parameter names: {NUL}")
         if "\x00" in value:
-            raise ApiError.field(name, NUL)
+            raise Invalid.field(name, NUL)
 
 
 def check_request():

@@ -7,7 +7,7 @@ from cloudapi.api import render
 from cloudapi.api.auth import customer_required
 from cloudapi.api.context import body, database, features, principal, snapshot
 from cloudapi.api.pagination import envelope, page_request
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.services import instance_updates, instances
 
 bp = Blueprint("linodes", __name__)
@@ -37,7 +37,7 @@ def list_instances():
 def create_instance():
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= 128 and key.isprintable()):
-        raise ApiError.field("Idempotency-Key", "Must be 1-128 printable characters")
+        raise Invalid.field("Idempotency-Key", "Must be 1-128 printable characters")
     args = (database(), snapshot(), principal(), features(), body())
     if key is None:
         return _render(instances.create(*args))
@@ -68,9 +68,7 @@ def delete_instance(instance_id):
 def _power_view(action):
     @customer_required("linodes", write=True)
     def view(instance_id):
-        options = body(optional=True)
-        instances.check_power_options(options)
-        instances.power(database(), principal(), instance_id, action)
+        instances.power(database(), principal(), instance_id, action, body(optional=True))
         return {}
 
     view.__name__ = f"{action}_instance"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import request
 
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 
 DEFAULT_PAGE_SIZE = 100
 MIN_PAGE_SIZE, MAX_PAGE_SIZE = 25, 500
@@ -31,7 +31,7 @@ def _int_arg(name, default):
     if raw is None or raw == "":
         return default
     if not _NUMBER.fullmatch(raw):
-        raise ApiError.field(name, f"{name} must be an integer")
+        raise Invalid.field(name, f"{name} must be an integer")
     return int(raw)
 
 
@@ -45,7 +45,7 @@ def page_request():
     if not MIN_PAGE_SIZE <= size <= MAX_PAGE_SIZE:
         errors.append({"field": "page_size", "reason": f"Must be {MIN_PAGE_SIZE}-{MAX_PAGE_SIZE}"})
     if errors:
-        raise ApiError(errors)
+        raise Invalid(errors)
     return PageRequest(page, size)
 
 

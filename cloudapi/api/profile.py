@@ -12,7 +12,7 @@ from cloudapi.api.auth import customer_required
 from cloudapi.api.context import body, database, principal
 from cloudapi.api.pagination import envelope, page_request
 from cloudapi.api.render import ts
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.schemas.profile import PREFERENCES_MAX_CHARS
 from cloudapi.services import preferences, profile_tokens, sshkeys
 
@@ -136,7 +136,7 @@ def get_preferences():
 @customer_required("account", write=True)
 def put_preferences():
     if len(request.get_data(cache=True)) > PREFERENCES_MAX_BYTES:
-        raise ApiError.reason(f"Total length cannot exceed {PREFERENCES_MAX_CHARS:,} characters")
+        raise Invalid.reason(f"Total length cannot exceed {PREFERENCES_MAX_CHARS:,} characters")
     return preferences.replace(database(), principal().account_id, body())
 
 

@@ -17,14 +17,15 @@ def accounts_group():
 @pass_runtime
 def accounts_create(runtime, email, tags):
     """Create an account; print its id."""
-    click.echo(accounts.open_account(runtime.database, email, tags))
+    click.echo(accounts.open_account(runtime.database, email, tags).id)
 
 
 @accounts_group.command("list")
 @pass_runtime
 def accounts_list(runtime):
     """List accounts with their tags."""
-    runtime.echo_each(accounts.listing, lambda a: f"{a.id}\t{a.email}\t{','.join(a.tag_names)}")
+    for a in accounts.search(runtime.database):
+        click.echo(f"{a.id}\t{a.email}\t{','.join(a.tags)}")
 
 
 def _tag_command(name, change, help, no_tags=""):
@@ -35,7 +36,7 @@ def _tag_command(name, change, help, no_tags=""):
     @click.argument("tag")
     @pass_runtime
     def command(runtime, account_id, tag):
-        tags = change(runtime.database, account_id, tag)
+        tags = change(runtime.database, account_id, tag).tags
         click.echo(f"account {account_id} tags: {', '.join(tags) or no_tags}")
 
     return command

@@ -2,26 +2,12 @@
 
 import click
 
-from cloudapi.errors import ApiError
-from cloudapi.flagging.admin import FlagError
-from cloudapi.inventory.discover import DiscoveryError
-from cloudapi.services.accounts import AccountError
-from cloudapi.services.betas import BetaError
-from cloudapi.services.hosts import HostError
-from cloudapi.services.tokens import ScopeError
-
-DOMAIN_ERRORS = (AccountError, BetaError, DiscoveryError, FlagError, HostError, ScopeError)
-
-
-def message(exc):
-    """The error as an operator reads it: an ApiError's reasons, each after its field."""
-    if isinstance(exc, ApiError):
-        return "; ".join(f"{e.get('field', '')}: {e['reason']}" for e in exc.errors)
-    return str(exc)
+from cloudapi.errors import CloudError
 
 
 class TranslatingGroup(click.Group):
-    """A group whose commands' domain errors (and any in `translates`) are click errors.
+    """A group whose commands' refusals (`CloudError`, and any in `translates`) are click
+    errors, printed as the operator reads them: each reason after its field.
 
     The root group is one, so every command is covered; a group adds what only its own
     commands expect (`db`: the migrations folder missing).
@@ -29,10 +15,10 @@ class TranslatingGroup(click.Group):
 
     def __init__(self, *args, translates=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.translates = (*DOMAIN_ERRORS, ApiError, *translates)
+        self.translates = (CloudError, *translates)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except self.translates as exc:
-            raise click.ClickException(message(exc)) from None
+            raise click.ClickException(str(exc)) from None

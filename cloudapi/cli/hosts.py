@@ -28,7 +28,8 @@ def hosts_add(runtime, description, region):
         doc["region"] = region
     added = hosts.add(runtime.database, doc)
     click.echo(
-        f"added {added.hostname} ({added.region}): {added.numa_nodes} NUMA nodes, {added.gpus} GPUs"
+        f"added {added.hostname} ({added.region_id}): "
+        f"{len(added.nodes)} NUMA nodes, {len(added.gpus)} GPUs"
     )
 
 
@@ -37,7 +38,8 @@ def hosts_add(runtime, description, region):
 @pass_runtime
 def hosts_list(runtime, region):
     """List hosts with their status and GPUs per NUMA node."""
-    runtime.echo_each(hosts.listing, _host_line, region)
+    for host in hosts.search(runtime.database, region):
+        click.echo(_host_line(host))
 
 
 def _host_line(host):

@@ -1,4 +1,7 @@
-"""Which power actions an instance accepts in which status, and where each leads."""
+"""Which power actions an instance accepts in which status, where each leads, and which
+statuses a running job may report on its way."""
+
+from cloudapi.errors import Busy
 
 BUSY = "Linode busy."
 
@@ -11,7 +14,21 @@ TRANSITIONS = {
 }
 
 
-class TransitionRefused(Exception):
+# While a job runs, the statuses its instance may pass through; then where it ends up.
+INTERMEDIATE = {
+    "create": {"provisioning", "booting"},
+    "boot": {"booting"},
+    "reboot": {"rebooting", "booting"},
+    "shutdown": {"shutting_down"},
+    "delete": set(),
+}
+FINISHED = {"boot": "running", "reboot": "running", "shutdown": "offline"}
+FAILED = {"create": "offline", "boot": "offline", "reboot": "offline", "shutdown": "running"}
+
+
+class TransitionRefused(Busy):
+    """The instance's status does not take that action now (Linode: a 400)."""
+
     def __init__(self, reason):
         super().__init__(reason)
         self.reason = reason

@@ -9,6 +9,8 @@ and a changed one is refused with the operation that does change it. Pure code.
 
 import json
 
+LABEL_TAKEN = "Label must be unique among your Linodes"
+
 # Property (dotted path) -> the reason a change is refused, pointing to Linode's way.
 READ_ONLY = {
     "id": "id is read-only",

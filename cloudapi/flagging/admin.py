@@ -13,13 +13,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cloudapi.db.base import utcnow
 from cloudapi.db.flags import FlagAudit, FlagState
+from cloudapi.errors import NotFound, Unavailable, UpstreamFailed
 from cloudapi.flagging import definitions
 from cloudapi.flagging.caches import stored_states
 from cloudapi.flagging.names import CONTEXT_FIELDS
-
-
-class FlagError(ValueError):
-    pass
 
 
 @dataclass
@@ -80,7 +77,7 @@ class LocalFlagAdmin:
     def set_enabled(self, name, enabled, actor):
         known = definitions.by_name(self.doc)
         if name not in known:
-            raise FlagError(f"no flag named {name!r}")
+            raise NotFound.reason(f"no flag named {name!r}")
         with self.database.transaction() as session:
             state = _locked_state(session, name, known[name]["enabled"])
             old = state.enabled
@@ -89,7 +86,7 @@ class LocalFlagAdmin:
         return old, enabled
 
     def sync(self):
-        raise FlagError("no Unleash server configured (UNLEASH_URL): nothing to sync")
+        raise Unavailable.reason("no Unleash server configured (UNLEASH_URL): nothing to sync")
 
     def audit(self, limit=200):
         return audit_entries(self.database, limit)
@@ -132,7 +129,9 @@ class UnleashFlagAdmin:
 
     def __init__(self, database, doc, url, token, project, environment, timeout=10):
         if not token:
-            raise FlagError("UNLEASH_ADMIN_TOKEN is required to manage flags on the server")
+            raise Unavailable.reason(
+                "UNLEASH_ADMIN_TOKEN is required to manage flags on the server"
+            )
         self.database, self.doc = database, doc
         self.base = url.rstrip("/") + "/admin"
         self.project, self.environment, self.timeout = project, environment, timeout
@@ -144,11 +143,13 @@ class UnleashFlagAdmin:
             response = self.session.request(method, self.base + path, json=payload,
                                             timeout=self.timeout)  # fmt: skip
         except requests.RequestException as exc:
-            raise FlagError(f"Unleash server unreachable: {exc}") from None
+            raise UpstreamFailed.reason(f"Unleash server unreachable: {exc}") from None
         if response.status_code in allow:
             return None
         if not response.ok:
-            raise FlagError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+            raise UpstreamFailed.reason(
+                f"{method} {path}: {response.status_code} {response.text[:300]}"
+            )
         return response.json() if response.content else {}
 
     def _feature(self, name):
@@ -158,7 +159,9 @@ class UnleashFlagAdmin:
         for env in feature.get("environments", []):
             if env["name"] == self.environment:
                 return env
-        raise FlagError(f"environment {self.environment!r} not found for {feature['name']}")
+        raise UpstreamFailed.reason(
+            f"environment {self.environment!r} not found for {feature['name']}"
+        )
 
     def flags(self):
         listed = self._call("GET", f"/projects/{self.project}/features")["features"]
@@ -179,7 +182,9 @@ class UnleashFlagAdmin:
     def set_enabled(self, name, enabled, actor):
         feature = self._feature(name)
         if feature is None:
-            raise FlagError(f"no flag named {name!r} on the server (run `cloudapi flags sync`)")
+            raise NotFound.reason(
+                f"no flag named {name!r} on the server (run `cloudapi flags sync`)"
+            )
         old = self._environment(feature)["enabled"]
         toggle = "on" if enabled else "off"
         path = f"/projects/{self.project}/features/{name}/environments/{self.environment}"

@@ -19,6 +19,7 @@ import re
 import socket
 
 from cloudapi.domain.cpus import parse_cpulist
+from cloudapi.errors import Invalid
 
 NVIDIA_VENDOR = "10de"
 DISPLAY_CLASSES = ("0x0300", "0x0302")  # VGA controller, 3D controller
@@ -48,7 +49,7 @@ _MEMTOTAL = re.compile(r"^(?:Node\s+\d+\s+)?MemTotal:\s*(\d+)\s*kB", re.MULTILIN
 _NODE_NAME = re.compile(r"^node(\d+)$")
 
 
-class DiscoveryError(ValueError):
+class DiscoveryError(Invalid, ValueError):
     """The tree under `root` cannot describe a host."""
 
 

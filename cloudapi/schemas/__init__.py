@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, pre_load
 
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.schemas import wire
 
 UNKNOWN_FIELD = "Unknown field"
@@ -116,10 +116,10 @@ def flatten(messages, prefix=""):
 
 
 def load(schema, body):
-    """Validate `body` with `schema`; raise one ApiError listing every problem."""
+    """Validate `body` with `schema`; raise one Invalid listing every problem."""
     if not isinstance(body, dict):
-        raise ApiError.reason("Request body must be a JSON object")
+        raise Invalid.reason("Request body must be a JSON object")
     try:
         return schema.load(body)
     except ValidationError as exc:
-        raise ApiError(flatten(exc.messages)) from None
+        raise Invalid(flatten(exc.messages)) from None

@@ -55,4 +55,12 @@ class GpuInstanceSchema(RequestSchema):
 
 
 class BetaEnrollSchema(RequestSchema):
-    id = fields.String(load_default=None, error_messages=_required("id"))
+    id = fields.String(required=True, validate=validate.Length(min=1, error="id is required"),
+                       error_messages=_required("id"))  # fmt: skip
+
+
+class ConsoleLoginSchema(AdminSchema):
+    """The console's sign-in: an admin token, exchanged for a session cookie."""
+
+    token = fields.String(required=True, error_messages=_required("token"),
+                          validate=validate.Length(min=1, error="token is required"))  # fmt: skip

@@ -11,7 +11,7 @@ import json
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from cloudapi.domain import linode_fields, rules, sshkeys
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.schemas import BoundedList, RequestSchema, StrictBoolean, StrictInteger
 from cloudapi.schemas import check as _check
 from cloudapi.schemas.linode_interfaces import interface_problems, interfaces_field
@@ -125,7 +125,7 @@ class LinodeUpdateSchema(ReadOnlyProperties):
     @validates_schema(skip_on_field_errors=False)
     def _label_unique(self, data, **kwargs):
         if "label" in data and self.label_taken(data["label"]):
-            raise ValidationError("Label must be unique among your Linodes", "label")
+            raise ValidationError(linode_fields.LABEL_TAKEN, "label")
 
     @validates_schema(skip_on_field_errors=False)
     def _read_only_unchanged(self, data, **kwargs):
@@ -255,7 +255,7 @@ class LinodeCreateSchema(RequestSchema):
             yield f"ipv4[{i}]", f"{address} is not a reserved address on this account"
         try:
             self.user_keys(data.get("authorized_users") or [])
-        except ApiError as refused:
+        except Invalid as refused:
             yield from ((e.get("field"), e["reason"]) for e in refused.errors)
         if data.get("interface_generation") == "linode":
             yield "interface_generation", "Linode Interfaces are not enabled for this account"
@@ -263,4 +263,11 @@ class LinodeCreateSchema(RequestSchema):
 
     def _label(self, data, sent):
         if "label" in data and self.label_taken(data["label"]):
-            yield "label", "Label must be unique among your Linodes"
+            yield "label", linode_fields.LABEL_TAKEN
+
+
+class PowerSchema(RequestSchema):
+    """A boot, reboot or shutdown body. This cloud has one implicit config per instance,
+    so any config_id names a config that does not exist."""
+
+    config_id = fields.Raw(allow_none=True, validate=_check(lambda _: "Config not found"))

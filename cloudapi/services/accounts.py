@@ -2,22 +2,20 @@
 
 import re
 import uuid
+from typing import NamedTuple
 
 from sqlalchemy import select
 
 from cloudapi.db.accounts import Account, AccountTag
+from cloudapi.errors import Conflict, Invalid, NotFound
 
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class AccountError(ValueError):
-    pass
-
-
 def _check_tag(tag):
     if not TAG_RE.match(tag):
-        raise AccountError(f"invalid tag {tag!r}: lowercase letters, digits, '-', '_', '.'")
+        raise Invalid.reason(f"invalid tag {tag!r}: lowercase letters, digits, '-', '_', '.'")
     return tag
 
 
@@ -34,9 +32,9 @@ def create(session, email, tags=()):
     """Add an account and return it (flushed, so it has an id)."""
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
-        raise AccountError(f"invalid email {email!r}")
+        raise Invalid.reason(f"invalid email {email!r}")
     if session.scalar(select(Account.id).where(Account.email == email)) is not None:
-        raise AccountError(f"an account with email {email} already exists")
+        raise Conflict.reason(f"an account with email {email} already exists")
     account = Account(email=email, username=_username_for(session, email), euuid=str(uuid.uuid4()))
     account.tags = [AccountTag(tag=_check_tag(t)) for t in sorted(set(tags))]
     session.add(account)
@@ -47,7 +45,7 @@ def create(session, email, tags=()):
 def get(session, account_id):
     account = session.get(Account, account_id)
     if account is None:
-        raise AccountError(f"no account with id {account_id}")
+        raise NotFound.reason(f"no account with id {account_id}")
     return account
 
 
@@ -76,22 +74,47 @@ def listing(session, search=""):
     return list(session.scalars(query.limit(200)))
 
 
-# -- the same, each in a transaction of its own (for the operator CLI) ----------------------
+# -- the use cases: each in a transaction of its own (the admin API and the CLI) -----------
+
+
+class AccountView(NamedTuple):
+    """An account as operators see it, read inside the transaction that changed it."""
+
+    id: int
+    email: str
+    username: str
+    tags: tuple
+
+    @classmethod
+    def of(cls, account):
+        return cls(account.id, account.email, account.username, tuple(account.tag_names))
 
 
 def open_account(database, email, tags=()):
-    """Create an account and commit it; return its id."""
+    """Create an account and commit it."""
     with database.transaction() as session:
-        return create(session, email, tags).id
+        return AccountView.of(create(session, email, tags))
 
 
 def add_tag(database, account_id, name):
-    """Tag an account and commit it; return its tags."""
+    """Tag an account and commit it."""
     with database.transaction() as session:
-        return tag(session, account_id, name).tag_names
+        return AccountView.of(tag(session, account_id, name))
 
 
 def remove_tag(database, account_id, name):
-    """Untag an account and commit it; return its tags."""
+    """Untag an account and commit it."""
     with database.transaction() as session:
-        return untag(session, account_id, name).tag_names
+        return AccountView.of(untag(session, account_id, name))
+
+
+def find(database, account_id):
+    """One account, read."""
+    with database.reader() as session:
+        return AccountView.of(get(session, account_id))
+
+
+def search(database, text=""):
+    """Accounts matching `text` (see listing), read."""
+    with database.reader() as session:
+        return [AccountView.of(a) for a in listing(session, text)]

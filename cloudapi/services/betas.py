@@ -4,11 +4,7 @@ from sqlalchemy import select
 
 from cloudapi.db.base import utcnow
 from cloudapi.db.betas import AccountBeta, Beta
-from cloudapi.errors import ApiError, NotFound
-
-
-class BetaError(ValueError):
-    pass
+from cloudapi.errors import Invalid, NotFound
 
 
 def open_betas(session):
@@ -42,12 +38,10 @@ def enrollment(session, account_id, beta_id):
 
 def enroll(database, account_id, beta_id):
     """Enroll an account in an open beta; enrolling twice changes nothing."""
-    if not isinstance(beta_id, str) or not beta_id:
-        raise ApiError.field("id", "id is required")
     with database.transaction() as session:
         beta = session.get(Beta, beta_id)
         if beta is None or not beta.is_open:
-            raise ApiError.field("id", "No open beta by that ID was found")
+            raise Invalid.field("id", "No open beta by that ID was found")
         if session.get(AccountBeta, (account_id, beta_id)) is None:
             session.add(AccountBeta(account_id=account_id, beta_id=beta_id))
 
@@ -56,7 +50,7 @@ def set_open(session, beta_id, is_open):
     """Open a beta for enrollment or close it. Enrolled accounts stay enrolled."""
     beta = session.get(Beta, beta_id)
     if beta is None:
-        raise BetaError(f"no beta with id {beta_id!r}")
+        raise NotFound.reason(f"no beta with id {beta_id!r}")
     beta.is_open = is_open
     beta.ended = None if is_open else utcnow()
     return beta
@@ -67,6 +61,6 @@ def all_betas(session):
 
 
 def open_or_close(database, beta_id, is_open):
-    """set_open, committed in a transaction of its own."""
+    """set_open, committed in a transaction of its own; returns the beta."""
     with database.transaction() as session:
-        set_open(session, beta_id, is_open)
+        return set_open(session, beta_id, is_open)

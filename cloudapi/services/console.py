@@ -1,6 +1,7 @@
 """Admin console use cases: the one button, and following what it started."""
 
 import secrets
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -8,13 +9,14 @@ from cloudapi.db.instances import Instance
 from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event
 from cloudapi.domain.rules import password_problem
-from cloudapi.errors import ApiError, NotFound
+from cloudapi.errors import Invalid, NotFound
 from cloudapi.features import GPU_LINODES
 from cloudapi.principal import Principal
+from cloudapi.schemas import load
+from cloudapi.schemas.admin import GpuInstanceSchema
 from cloudapi.services import accounts, instances
 
 DEFAULT_IMAGE = "linode/ubuntu24.04"
-ALLOWED = {"type", "region", "image", "label"}
 
 
 def strong_password():
@@ -27,17 +29,12 @@ def strong_password():
 
 def bring_up(database, snapshot, account_id, doc):
     """Create a GPU instance for an account (admins need no feature flag for this)."""
-    unknown = [{"field": k, "reason": "Unknown field"} for k in doc if k not in ALLOWED]
-    if unknown:
-        raise ApiError(unknown)
+    doc = load(GpuInstanceSchema(), doc)
     plan = snapshot.types.get(doc.get("type"))
     if plan is None or not plan.gpus:
-        raise ApiError.field("type", "Choose a GPU plan")
+        raise Invalid.field("type", "Choose a GPU plan")
     with database.reader() as session:
-        try:
-            account = accounts.get(session, account_id)
-        except accounts.AccountError:
-            raise NotFound() from None
+        account = accounts.get(session, account_id)
         who = Principal(0, account.id, account.username, account.email,
                         tuple(account.tag_names), (), frozenset({"*"}), False)  # fmt: skip
     root_pass = strong_password()
@@ -49,21 +46,23 @@ def bring_up(database, snapshot, account_id, doc):
     return made, root_pass
 
 
-def instance_view(session, instance_id):
-    """An instance as the console follows it: status, host, and its events."""
-    instance = session.get(Instance, instance_id)
-    if instance is None:
-        raise NotFound()
-    host = session.get(Host, instance.host_id) if instance.host_id else None
-    events = session.scalars(
-        select(Event).where(Event.entity_id == instance.id, Event.entity_type == "linode")
-        .order_by(Event.id)
-    ).all()  # fmt: skip
-    return {
-        "id": instance.id, "account_id": instance.account_id, "label": instance.label,
-        "type": instance.type_id, "region": instance.region_id, "status": instance.status,
-        "deleted": instance.deleted_at is not None, "host": host.hostname if host else None,
-        "events": [{"id": e.id, "action": e.action, "status": e.status,
-                    "percent_complete": e.percent_complete, "message": e.message}
-                   for e in events],
-    }  # fmt: skip
+class Followed(NamedTuple):
+    """An instance as the console follows it: the instance, its host's name, its events."""
+
+    instance: Instance
+    hostname: str | None
+    events: list
+
+
+def follow(database, instance_id):
+    """Read an instance of any account (deleted ones too), its host and its events."""
+    with database.reader() as session:
+        instance = session.get(Instance, instance_id)
+        if instance is None:
+            raise NotFound.reason(f"no instance with id {instance_id}")
+        host = session.get(Host, instance.host_id) if instance.host_id else None
+        events = session.scalars(
+            select(Event).where(Event.entity_id == instance.id, Event.entity_type == "linode")
+            .order_by(Event.id)
+        ).all()  # fmt: skip
+        return Followed(instance, host.hostname if host else None, list(events))

@@ -27,12 +27,26 @@ class ConsoleSession(NamedTuple):
     csrf_token: str
 
 
-def start(session, token_id, seconds):
+def start(database, token_id, seconds, replacing=None):
     """Add a session for the admin token `token_id`; return (session id, CSRF token).
 
     The session id exists only in the returned value (for the cookie); the table keeps its
-    hash. Sessions past their expiry are removed here, so the table stays small.
+    hash. `replacing` (this browser's previous session id) ends in the same transaction.
+    Sessions past their expiry are removed here, so the table stays small.
     """
+    with database.transaction() as session:
+        if replacing:
+            _delete(session, replacing)
+        return _add(session, token_id, seconds)
+
+
+def end(database, session_id):
+    """Delete the session with this id (nothing happens for an unknown id)."""
+    with database.transaction() as session:
+        _delete(session, session_id)
+
+
+def _add(session, token_id, seconds):
     now = utcnow()
     session.execute(delete(AdminSession).where(AdminSession.expires <= now))
     session_id, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -41,8 +55,7 @@ def start(session, token_id, seconds):
     return session_id, csrf_token
 
 
-def end(session, session_id):
-    """Delete the session with this id (nothing happens for an unknown id)."""
+def _delete(session, session_id):
     session.execute(delete(AdminSession).where(AdminSession.id_hash == digest(session_id)))
 
 

@@ -14,7 +14,7 @@ from cloudapi.db.accounts import Account
 from cloudapi.db.firewalls import Firewall, FirewallDevice
 from cloudapi.db.instances import Instance
 from cloudapi.db.jobs import Event
-from cloudapi.errors import ApiError, NotFound
+from cloudapi.errors import Conflict, Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.firewalls import DeviceCreateSchema
 from cloudapi.services import firewall_outbox, instances
@@ -58,13 +58,13 @@ def _attach(session, account_id, username, firewall, instance, field):
     """Assign `instance` to `firewall` in the caller's transaction; a taken one is a 400."""
     taken = select(FirewallDevice.id).where(FirewallDevice.instance_id == instance.id)
     if session.scalar(taken) is not None:
-        raise ApiError.field(field, already_assigned(instance.id))
+        raise Conflict.field(field, already_assigned(instance.id))
     device = FirewallDevice(firewall=firewall, entity_type="linode", instance=instance)
     session.add(device)
     try:
         session.flush()
     except IntegrityError:  # a concurrent attach of the same Linode won
-        raise ApiError.field(field, already_assigned(instance.id)) from None
+        raise Conflict.field(field, already_assigned(instance.id)) from None
     firewall_outbox.push(session, instance, firewall)
     firewall_outbox.record(
         session, account_id, username, "firewall_device_add", firewall, linode=instance
@@ -102,7 +102,7 @@ def attach_on_firewall_create(session, principal, firewall, data):
         if instance.id not in {f.id for f, _ in found}:
             found.append((instance, field))
     if errors:
-        raise ApiError(errors)
+        raise Invalid(errors)
     for instance, field in found:
         _attach(session, principal.account_id, principal.username, firewall, instance, field)
 
@@ -120,7 +120,7 @@ def attach_on_create(session, instance, firewall_id):
     try:
         firewall = firewall_outbox.load(session, instance.account_id, firewall_id, lock=True)
     except NotFound:
-        raise ApiError.field("firewall_id", FIREWALL_NOT_FOUND) from None
+        raise Invalid.field("firewall_id", FIREWALL_NOT_FOUND) from None
     username = session.get(Account, instance.account_id).username
     return _attach(session, instance.account_id, username, firewall, instance, "firewall_id")
 

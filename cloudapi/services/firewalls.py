@@ -12,7 +12,7 @@ from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.firewalls import Firewall, FirewallTag
 from cloudapi.domain import firewall_rules
-from cloudapi.errors import ApiError
+from cloudapi.errors import Conflict, Invalid
 from cloudapi.schemas import load
 from cloudapi.schemas.firewalls import FirewallCreateSchema, FirewallUpdateSchema, RulesSchema
 from cloudapi.services import firewall_devices, firewall_outbox
@@ -47,7 +47,7 @@ def listing(session, account_id, flt, page_req):
     if flt.order_by:
         column = SQL_FIELDS[flt.order_by]
         if callable(column) and not hasattr(column, "expression"):
-            raise ApiError.field("X-Filter", f"Cannot order by {flt.order_by}")
+            raise Invalid.field("X-Filter", f"Cannot order by {flt.order_by}")
         order.insert(0, column.desc() if flt.order == "desc" else column.asc())
     return page_of(session, Firewall, where, order, page_req)
 
@@ -57,7 +57,7 @@ def _check_label(session, account_id, label, but=None):
     if but is not None:
         query = query.where(Firewall.id != but)
     if session.scalar(query) is not None:
-        raise ApiError.field("label", LABEL_TAKEN)
+        raise Conflict.field("label", LABEL_TAKEN)
 
 
 def _flush_label(session):
@@ -65,7 +65,7 @@ def _flush_label(session):
     try:
         session.flush()
     except IntegrityError:
-        raise ApiError.field("label", LABEL_TAKEN) from None
+        raise Conflict.field("label", LABEL_TAKEN) from None
 
 
 def _tags(names):

@@ -1,7 +1,6 @@
 """Registering GPU hosts and changing their status."""
 
 import uuid
-from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -9,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from cloudapi.db.catalog import Region
 from cloudapi.db.inventory import HOST_STATUSES, Gpu, Host, NumaNode
 from cloudapi.domain.cpus import parse_cpulist
-from cloudapi.errors import ApiError
+from cloudapi.errors import Conflict, Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.hosts import HostSchema
 
@@ -17,17 +16,13 @@ from cloudapi.schemas.hosts import HostSchema
 HOST_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://cloudapi.invalid/host")
 
 
-class HostError(ValueError):
-    pass
-
-
 def register(session, description):
     """Validate a host description and add the host, its NUMA nodes and GPUs."""
     data = load(HostSchema(), description)
     if session.get(Region, data["region"]) is None:
-        raise ApiError.field("region", "A valid region by that ID was not found")
+        raise Invalid.field("region", "A valid region by that ID was not found")
     if session.scalar(select(Host.id).where(Host.hostname == data["hostname"])) is not None:
-        raise ApiError.field("hostname", "A host with this hostname is already registered")
+        raise Conflict.field("hostname", "A host with this hostname is already registered")
     reserved = set(parse_cpulist(data["reserved_cpus"]))
     host = Host(
         hostname=data["hostname"],
@@ -76,14 +71,14 @@ def get(session, hostname):
         .where(Host.hostname == hostname)
     )
     if host is None:
-        raise HostError(f"no host named {hostname!r}")
+        raise NotFound.reason(f"no host named {hostname!r}")
     return host
 
 
 def set_status(session, hostname, status):
     """active takes new instances; maintenance and draining keep theirs and take none."""
     if status not in HOST_STATUSES:
-        raise HostError(f"status must be one of {', '.join(HOST_STATUSES)}")
+        raise Invalid.field("status", f"status must be one of {', '.join(HOST_STATUSES)}")
     host = get(session, hostname)
     host.status = status
     return host
@@ -99,23 +94,30 @@ def gpu_regions(session):
     return set(session.scalars(query))
 
 
-class Added(NamedTuple):
-    """What `add` registered: the host, its region, and how many NUMA nodes and GPUs."""
-
-    hostname: str
-    region: str
-    numa_nodes: int
-    gpus: int
+# -- the use cases: each in a transaction of its own (the admin API and the CLI) -----------
+# The host returned keeps its NUMA nodes and GPUs loaded (the session does not expire
+# objects at commit), so callers can render it after the transaction.
 
 
 def add(database, description):
-    """register, committed in a transaction of its own."""
+    """register, committed in a transaction of its own; returns the host."""
     with database.transaction() as session:
-        host = register(session, description)
-        return Added(host.hostname, host.region_id, len(host.nodes), len(host.gpus))
+        return register(session, description)
 
 
 def change_status(database, hostname, status):
-    """set_status, committed in a transaction of its own."""
+    """set_status, committed in a transaction of its own; returns the host."""
     with database.transaction() as session:
-        set_status(session, hostname, status)
+        return set_status(session, hostname, status)
+
+
+def find(database, hostname):
+    """One host with its NUMA nodes and GPUs, read."""
+    with database.reader() as session:
+        return get(session, hostname)
+
+
+def search(database, region=None):
+    """Hosts (of one region, or all) with their NUMA nodes and GPUs, read."""
+    with database.reader() as session:
+        return listing(session, region)

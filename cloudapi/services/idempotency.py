@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cloudapi.db.base import utcnow
 from cloudapi.db.instances import IdempotencyRequest
-from cloudapi.errors import ApiError
+from cloudapi.errors import Conflict
 
 WINDOW = timedelta(hours=24)
 FIELD = "Idempotency-Key"
@@ -60,7 +60,7 @@ def replay(database, account_id, key, digest):
         if found is None or found.created < utcnow() - WINDOW or found.response is None:
             return None
         if found.request_hash != digest:
-            raise ApiError.field(FIELD, OTHER_REQUEST)
+            raise Conflict.field(FIELD, OTHER_REQUEST)
         return found.response
 
 

@@ -1,6 +1,5 @@
 """Instance use cases. Each write owns one transaction: instance, job and event together."""
 
-import ipaddress
 import uuid
 
 from sqlalchemy import exists, literal, select
@@ -13,10 +12,11 @@ from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event, Job
 from cloudapi.domain import lifecycle
 from cloudapi.domain import sshkeys as keys
-from cloudapi.errors import ApiError, NotFound
+from cloudapi.domain.linode_fields import LABEL_TAKEN
+from cloudapi.errors import Busy, Conflict, Invalid, NotFound
 from cloudapi.features import GPU_LINODES
 from cloudapi.schemas import load
-from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema
+from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema, PowerSchema
 from cloudapi.services import idempotency, provision, reservations, sshkeys
 from cloudapi.services.paging import page_of
 
@@ -24,10 +24,8 @@ FILTERABLE = {
     "id": "int", "label": "str", "group": "str", "region": "str", "type": "str",
     "image": "str", "status": "str", "tags": "list", "hypervisor": "str", "created": "datetime",
 }  # fmt: skip
-LABEL_TAKEN = "Label must be unique among your Linodes"
 BUSY_CAPACITY = "GPU capacity is busy in this region; try again"
 RESERVE_ATTEMPTS = 10
-_ADDRESS_BASE = ipaddress.IPv4Address("100.64.0.0")
 
 
 def _tag_filter(op, value, compare):
@@ -80,7 +78,7 @@ def listing(session, account_id, flt, page_req):
     if flt.order_by:
         column = SQL_FIELDS[flt.order_by]
         if callable(column) and not hasattr(column, "expression"):
-            raise ApiError.field("X-Filter", f"Cannot order by {flt.order_by}")
+            raise Invalid.field("X-Filter", f"Cannot order by {flt.order_by}")
         order.insert(0, column.desc() if flt.order == "desc" else column.asc())
     return page_of(session, Instance, where, order, page_req)
 
@@ -130,7 +128,7 @@ def guard_unique_label(session):
     try:
         session.flush()
     except IntegrityError:
-        raise ApiError.field("label", LABEL_TAKEN) from None
+        raise Conflict.field("label", LABEL_TAKEN) from None
 
 
 def create(database, snapshot, principal, features, body):
@@ -140,7 +138,7 @@ def create(database, snapshot, principal, features, body):
             return _write_create(database, snapshot, principal, features, body)
         except reservations.Conflict:
             continue  # another create took the capacity we chose: place again
-    raise ApiError.field("type", BUSY_CAPACITY)
+    raise Busy.field("type", BUSY_CAPACITY)
 
 
 def create_once(database, snapshot, principal, features, body, key, render):
@@ -160,7 +158,7 @@ def create_once(database, snapshot, principal, features, body, key, render):
             return _write_create(database, snapshot, principal, features, body, keyed)
         except (reservations.Conflict, idempotency.Taken):
             continue  # capacity lost: place again; key taken: replay the winner's answer
-    raise ApiError.field("type", BUSY_CAPACITY)
+    raise Busy.field("type", BUSY_CAPACITY)
 
 
 def _is_retryable(exc):
@@ -258,40 +256,21 @@ def _write_instance(session, principal, plan, data, image=None):
     return instance
 
 
-def power(database, principal, instance_id, action):
+def power(database, principal, instance_id, action, options=None):
     """Boot, reboot, shut down or delete: move the status and write the job and event.
 
     The transition is decided on the locked row, so of two concurrent actions on one
     instance the second sees the first's result: a 404 once it is deleted, else the
-    lifecycle's refusal ("Linode busy.") - and writes no job and no event.
+    lifecycle's refusal ("Linode busy.") - and writes no job and no event. `options` is a
+    boot, reboot or shutdown body (PowerSchema).
     """
+    load(PowerSchema(), options or {})
     with database.transaction() as session:
         instance = get(session, principal.account_id, instance_id, lock=True)
-        try:
-            instance.status = lifecycle.next_status(action, instance.status)
-        except lifecycle.TransitionRefused as refused:
-            raise ApiError.reason(refused.reason) from None
+        instance.status = lifecycle.next_status(action, instance.status)
         instance.updated = utcnow()
         if action == "delete":
             instance.deleted_at = utcnow()
             reservations.release(session, instance.id)
         _record(session, instance, action, principal)
     return instance
-
-
-def ipv4_of(instance):
-    return [str(_ADDRESS_BASE + instance.id)]
-
-
-def ipv6_of(instance):
-    return f"2001:db8::{instance.id:x}/128"
-
-
-def check_power_options(options):
-    """Boot and reboot may name a config; this cloud has one implicit config per instance."""
-    unknown = [k for k in options if k != "config_id"]
-    errors = [{"field": k, "reason": "Unknown field"} for k in unknown]
-    if options.get("config_id") is not None:
-        errors.append({"field": "config_id", "reason": "Config not found"})
-    if errors:
-        raise ApiError(errors)

@@ -1,33 +1,13 @@
 """Host agents' reports: a job's progress moves its event and its instance's status."""
 
-from marshmallow import fields, validate
-
 from cloudapi.db.base import utcnow
 from cloudapi.db.instances import Instance
 from cloudapi.db.jobs import Event, Job
-from cloudapi.errors import ApiError, NotFound
-from cloudapi.schemas import RequestSchema, StrictInteger, load
+from cloudapi.domain.lifecycle import FAILED, FINISHED, INTERMEDIATE
+from cloudapi.errors import Forbidden, Invalid, NotFound
+from cloudapi.schemas import load
+from cloudapi.schemas.jobs import ProgressSchema
 from cloudapi.services import reservations
-
-# While a job runs, the statuses its instance may pass through; then where it ends up.
-INTERMEDIATE = {
-    "create": {"provisioning", "booting"},
-    "boot": {"booting"},
-    "reboot": {"rebooting", "booting"},
-    "shutdown": {"shutting_down"},
-    "delete": set(),
-}
-FINISHED = {"boot": "running", "reboot": "running", "shutdown": "offline"}
-FAILED = {"create": "offline", "boot": "offline", "reboot": "offline", "shutdown": "running"}
-
-
-class ProgressSchema(RequestSchema):
-    status = fields.String(
-        required=True, validate=validate.OneOf(["started", "finished", "failed"])
-    )
-    percent_complete = StrictInteger(validate=validate.Range(min=0, max=100))
-    instance_status = fields.String(validate=validate.Length(max=32))
-    message = fields.String(validate=validate.Length(max=1024))
 
 
 def progress(database, host, job_id, report):
@@ -38,7 +18,7 @@ def progress(database, host, job_id, report):
         if job is None:
             raise NotFound()
         if job.host != host:
-            raise ApiError.reason("This job belongs to another host", 403)
+            raise Forbidden.reason("This job belongs to another host")
         if job.state in ("done", "error"):
             return job.state
         if job.action not in INTERMEDIATE:  # not a lifecycle job: no instance status moves
@@ -77,7 +57,7 @@ def _started(job, event, instance, data):
     event.percent_complete = max(event.percent_complete or 0, data.get("percent_complete", 0))
     wanted = data.get("instance_status")
     if wanted is not None and wanted not in INTERMEDIATE[job.action]:
-        raise ApiError.field("instance_status", f"Not a status a {job.action} passes through")
+        raise Invalid.field("instance_status", f"Not a status a {job.action} passes through")
     if instance is not None and wanted is not None:
         instance.status = wanted
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, or_, select
 from cloudapi import filters
 from cloudapi.db.accounts import Token
 from cloudapi.db.base import utcnow
-from cloudapi.errors import ApiError, NotFound
+from cloudapi.errors import Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.profile import TokenCreateSchema, TokenUpdateSchema
 from cloudapi.services import tokens
@@ -59,21 +59,18 @@ def granted_scopes(caller_scopes, requested):
     mine = "*" if "*" in caller_scopes else " ".join(sorted(caller_scopes))
     if requested is None or requested.strip() in ("", "*"):
         return mine
-    try:
-        wanted = tokens.parse_scopes(requested)
-    except tokens.ScopeError as exc:
-        raise ApiError.field("scopes", str(exc)) from None
+    wanted = tokens.parse_scopes(requested)
     if "*" in caller_scopes:
         return wanted
     if wanted == "*":
-        raise ApiError.field("scopes", BEYOND_CALLER)
+        raise Invalid.field("scopes", BEYOND_CALLER)
     for part in wanted.split():
         area, _, level = part.partition(":")
         covering = {f"{area}:read_write"}
         if level == "read_only":
             covering.add(f"{area}:read_only")
         if not caller_scopes & covering:
-            raise ApiError.field("scopes", BEYOND_CALLER)
+            raise Invalid.field("scopes", BEYOND_CALLER)
     return wanted
 
 

@@ -1,7 +1,7 @@
 """What a create hands the host agent (docs/jobs.md): the build payload and the placement."""
 
 from cloudapi.domain import placement
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.services import reservations
 
 
@@ -34,6 +34,6 @@ def reserve(session, instance, plan):
         chosen, host = reservations.reserve(session, instance, plan, instance.numa_affinity)
     except placement.NoCapacity as exc:
         reason = f"No capacity for {plan.id} in {instance.region_id}: {exc.reason}"
-        raise ApiError.field("type", reason) from None
+        raise Invalid.field("type", reason) from None
     return {"numa_affinity": instance.numa_affinity,
             "placement": reservations.describe(session, chosen, host)}  # fmt: skip

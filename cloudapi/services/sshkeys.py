@@ -9,7 +9,7 @@ from sqlalchemy import select
 from cloudapi.db.accounts import Account
 from cloudapi.db.profile import SSHKey
 from cloudapi.domain import sshkeys as keys
-from cloudapi.errors import ApiError, NotFound
+from cloudapi.errors import Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.profile import SSHKeyCreateSchema, SSHKeyUpdateSchema
 from cloudapi.services.paging import page_of
@@ -69,7 +69,7 @@ def delete(database, account_id, key_id):
 
 def unknown_user(username):
     shown = str(username)[:64]  # never echo a huge value back
-    return ApiError.field("authorized_users", f"Username {shown} not found")
+    return Invalid.field("authorized_users", f"Username {shown} not found")
 
 
 def keys_for_users(session, account_id, usernames):
@@ -84,7 +84,7 @@ def keys_for_users(session, account_id, usernames):
     if not names:
         return []
     if len(names) > MAX_USERS:
-        raise ApiError.field("authorized_users", f"At most {MAX_USERS} users")
+        raise Invalid.field("authorized_users", f"At most {MAX_USERS} users")
     username = session.scalar(select(Account.username).where(Account.id == account_id))
     for name in names:
         if not isinstance(name, str) or name != username:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from cloudapi.db.instances import Instance, InstanceTag
 from cloudapi.db.profile import Tag
-from cloudapi.errors import ApiError, NotFound
+from cloudapi.errors import Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.profile import TagCreateSchema
 from cloudapi.services import retrying
@@ -83,7 +83,7 @@ def create(database, account_id, body):
             owned = set(session.scalars(query))
         missing = [i for i in wanted if i not in owned]
         if missing:
-            raise ApiError.field("linodes", f"Linode {missing[0]} not found")
+            raise Invalid.field("linodes", f"Linode {missing[0]} not found")
         if session.get(Tag, (account_id, label)) is None:
             session.add(Tag(account_id=account_id, label=label))
         have = set()

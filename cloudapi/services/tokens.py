@@ -6,6 +6,7 @@ from datetime import datetime
 
 from cloudapi.db.accounts import Token
 from cloudapi.db.base import utcnow
+from cloudapi.errors import Invalid
 from cloudapi.services import accounts
 
 AREAS = frozenset(
@@ -13,10 +14,6 @@ AREAS = frozenset(
     "nodebalancers object_storage stackscripts volumes vpc".split()
 )
 LEVELS = ("read_only", "read_write")
-
-
-class ScopeError(ValueError):
-    pass
 
 
 def digest(token: str) -> str:
@@ -27,13 +24,13 @@ def parse_scopes(text: str) -> str:
     """Check a space- or comma-separated scope string; return it normalised."""
     parts = [p for p in text.replace(",", " ").split() if p]
     if not parts:
-        raise ScopeError("scopes must not be empty")
+        raise Invalid.field("scopes", "scopes must not be empty")
     for part in parts:
         if part == "*":
             continue
         area, _, level = part.partition(":")
         if area not in AREAS or level not in LEVELS:
-            raise ScopeError(f"unknown scope {part!r}")
+            raise Invalid.field("scopes", f"unknown scope {part!r}")
     return "*" if "*" in parts else " ".join(sorted(set(parts)))
 
 

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from cloudapi.db.jobs import Event, Job
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.services import firewall_devices, firewall_outbox, instances, jobs
 from tests.api.test_firewalls import RULES, SSH, URL, create, errors_of, written
 
@@ -176,7 +176,7 @@ def test_attach_on_create_within_the_callers_transaction(client, make_account, d
     mine = create(client, headers).get_json()
     theirs = create(client, others, label="fw-theirs").get_json()
     for firewall_id in (theirs["id"], 999_999, 2**40):
-        with pytest.raises(ApiError) as refused, db.transaction() as session:
+        with pytest.raises(Invalid) as refused, db.transaction() as session:
             instance = instances.get(session, account_id, web)
             firewall_devices.attach_on_create(session, instance, firewall_id)
         assert refused.value.errors == [{"field": "firewall_id", "reason": "Firewall not found"}]

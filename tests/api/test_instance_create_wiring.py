@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from cloudapi.db.firewalls import FirewallDevice
 from cloudapi.db.jobs import Job
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.services import firewall_outbox
 from tests.api.test_firewalls import create as create_firewall
 from tests.support import sshkeys as make_key
@@ -93,7 +93,7 @@ def test_a_create_failing_after_the_attach_leaves_no_device_row(client, customer
     before = (counts(db), device_rows(db))
 
     def fail(*args, **kwargs):
-        raise ApiError.reason("the agent outbox is full")
+        raise Invalid.reason("the agent outbox is full")
 
     monkeypatch.setattr(firewall_outbox, "push", fail)  # runs after the device row is added
     response = create(client, headers, firewall_id=firewall["id"])

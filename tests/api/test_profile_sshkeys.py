@@ -4,7 +4,7 @@ resolved for `authorized_users`."""
 import pytest
 
 from cloudapi.domain import sshkeys as keys
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.services import sshkeys
 from tests.support import sshkeys as make_key
 
@@ -104,10 +104,10 @@ def test_keys_for_users_resolves_the_accounts_user(client, make_account, db):
         assert sshkeys.keys_for_users(session, account_id, [username, username]) == [first, second]
         assert sshkeys.keys_for_users(session, other_id, None) == []
         for wrong in (["nobody"], [username, "nobody"]):
-            with pytest.raises(ApiError) as refused:
+            with pytest.raises(Invalid) as refused:
                 sshkeys.keys_for_users(session, account_id, wrong)
             assert refused.value.errors == [
                 {"field": "authorized_users", "reason": "Username nobody not found"}
             ]
-        with pytest.raises(ApiError):  # another account's user is not this account's
+        with pytest.raises(Invalid):  # another account's user is not this account's
             sshkeys.keys_for_users(session, other_id, [username])

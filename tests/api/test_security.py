@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import select
 
+from cloudapi.api.errors import INVALID_TOKEN, NOT_AUTHORIZED
 from cloudapi.db.accounts import Token
-from cloudapi.errors import INVALID_TOKEN, NOT_AUTHORIZED
 from tests.support.rows import counts
 
 BODY = {"type": "g6-nanode-1", "region": "us-east", "label": "mine"}

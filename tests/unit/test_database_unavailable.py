@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import exc as sa_exc
 from UnleashClient.constants import FEATURES_URL
 
-from cloudapi import errors
+from cloudapi.api import errors
 from cloudapi.db.outage import Breaker, is_unavailable
 from cloudapi.flagging.caches import LocalStateCache
 from cloudapi.services.catalog import Catalog, Snapshot

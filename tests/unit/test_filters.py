@@ -6,7 +6,8 @@ from datetime import datetime
 import pytest
 
 from cloudapi import filters
-from cloudapi.errors import ApiError
+from cloudapi.api.errors import status_of
+from cloudapi.errors import Invalid
 
 FIELDS = {"class": "str", "vcpus": "int", "tags": "list", "created": "datetime", "on": "bool"}
 ROWS = [
@@ -68,9 +69,9 @@ def test_filters(doc, expected):
     ],
 )
 def test_rejected_filters(doc):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Invalid) as caught:
         filters.parse(json.dumps(doc), FIELDS)
-    assert caught.value.status == 400
+    assert status_of(caught.value) == 400
     assert caught.value.errors[0]["field"] == "X-Filter"
 
 
@@ -78,7 +79,7 @@ def test_deep_nesting_rejected():
     doc = {"vcpus": 1}
     for _ in range(20):
         doc = {"+and": [doc]}
-    with pytest.raises(ApiError):
+    with pytest.raises(Invalid):
         filters.parse(json.dumps(doc), FIELDS)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from cloudapi import filters
 from cloudapi.api.limits import ID_MAX, digits_at_most
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.schemas import wire
 
 
@@ -71,7 +71,7 @@ def test_text_problems_walk_any_depth_without_recursion():
 )  # fmt: skip
 def test_filters_refuse_what_the_database_cannot_take(flt):
     fields = {"class": "str", "vcpus": "int", "tags": "list"}
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(Invalid) as raised:
         filters.parse(flt, fields)
     assert raised.value.errors[0]["field"] == "X-Filter"
 

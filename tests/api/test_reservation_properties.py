@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 from cloudapi.db.instances import Instance, InstanceTag
 from cloudapi.db.inventory import Allocation, Gpu, NumaNode
 from cloudapi.db.jobs import Event, Job
-from cloudapi.errors import ApiError
+from cloudapi.errors import Invalid
 from cloudapi.features import GPU_LINODES
 from cloudapi.principal import Principal
 from cloudapi.services import instances
@@ -72,7 +72,7 @@ def test_random_sequences_keep_the_inventory_consistent(setup, ops):
             body = {"type": plan.id, "region": "us-east", "numa_affinity": affinity}
             try:
                 made = instances.create(db, snapshot, who, frozenset({GPU_LINODES}), body)
-            except ApiError as exc:
+            except Invalid as exc:
                 assert exc.errors[0]["field"] == "type"
                 assert not fits  # strict or not, a single node that fits is never refused
                 continue
