@@ -7,16 +7,12 @@ node(s) with one guest NUMA cell per host node, and locked RAM (VFIO pins it for
 1 GiB hugepages when the host has them. A standard plan (``placement`` null) gets only vCPUs,
 memory, disk and network; the hypervisor places it.
 
-`validate_semantics` reports what libvirt's RelaxNG schema cannot see (the schema accepts
-all of these; libvirt's parser refuses some of them only when the domain is defined).
+`cloudapi.agent.domain_xml_checks` checks what libvirt's RelaxNG schema cannot see.
 """
 
-import math
 import re
 import uuid as uuidlib
 import xml.etree.ElementTree as ET
-
-from cloudapi.domain.cpus import parse_cpulist
 
 DISK_DIR = "/var/lib/cloudapi/disks"
 NETWORK = "default"
@@ -67,6 +63,26 @@ def render(payload: dict, uuid: str | None = None) -> str:
     )
     _text(domain, "memory", memory_mb, unit="MiB")
     _text(domain, "currentMemory", memory_mb, unit="MiB")
+    _memory_backing_and_pinning(domain, placement, nodes, vcpus)
+    os_ = ET.SubElement(domain, "os")
+    _text(os_, "type", "hvm", arch="x86_64", machine="q35")
+    ET.SubElement(os_, "boot", dev="hd")
+    features = ET.SubElement(domain, "features")
+    ET.SubElement(features, "acpi")
+    ET.SubElement(features, "apic")
+    _cpu(domain, vcpus, nodes)
+    _text(domain, "on_poweroff", "destroy")
+    _text(domain, "on_reboot", "restart")
+    _text(domain, "on_crash", "destroy")
+    _devices(domain, instance_id, nodes)
+
+    ET.indent(domain)
+    return ET.tostring(domain, encoding="unicode") + "\n"
+
+
+def _memory_backing_and_pinning(domain, placement, nodes, vcpus):
+    """A GPU instance's locked (hugepage) memory, vCPUs pinned one to one, memory bound to
+    its host NUMA nodes; a standard plan gets only its vCPU count."""
     if nodes:
         backing = ET.SubElement(domain, "memoryBacking")
         if placement.get("hugepages_1g"):
@@ -74,55 +90,40 @@ def render(payload: dict, uuid: str | None = None) -> str:
             ET.SubElement(hugepages, "page", size="1", unit="GiB")
         ET.SubElement(backing, "locked")
     _text(domain, "vcpu", vcpus, placement="static")
-    if nodes:
-        threads = [t for n in nodes for t in n["threads"]]
-        cputune = ET.SubElement(domain, "cputune")
-        for vcpu, thread in enumerate(threads):
-            ET.SubElement(cputune, "vcpupin", vcpu=str(vcpu), cpuset=str(thread))
-        host_nodes = ",".join(dict.fromkeys(str(n["node"]) for n in nodes))
-        numatune = ET.SubElement(domain, "numatune")
-        ET.SubElement(numatune, "memory", mode="strict", nodeset=host_nodes)
-        for cell, n in enumerate(nodes):
-            ET.SubElement(
-                numatune, "memnode", cellid=str(cell), mode="strict", nodeset=str(n["node"])
-            )
+    if not nodes:
+        return
+    threads = [t for n in nodes for t in n["threads"]]
+    cputune = ET.SubElement(domain, "cputune")
+    for vcpu, thread in enumerate(threads):
+        ET.SubElement(cputune, "vcpupin", vcpu=str(vcpu), cpuset=str(thread))
+    host_nodes = ",".join(dict.fromkeys(str(n["node"]) for n in nodes))
+    numatune = ET.SubElement(domain, "numatune")
+    ET.SubElement(numatune, "memory", mode="strict", nodeset=host_nodes)
+    for cell, n in enumerate(nodes):
+        ET.SubElement(numatune, "memnode", cellid=str(cell), mode="strict", nodeset=str(n["node"]))
 
-    os_ = ET.SubElement(domain, "os")
-    _text(os_, "type", "hvm", arch="x86_64", machine="q35")
-    ET.SubElement(os_, "boot", dev="hd")
-    features = ET.SubElement(domain, "features")
-    ET.SubElement(features, "acpi")
-    ET.SubElement(features, "apic")
 
+def _cpu(domain, vcpus, nodes):
+    """Host-passthrough CPU with a topology of `vcpus`, and one guest cell per host node."""
     threads_per_core = 2 if vcpus % 2 == 0 else 1
     cpu = ET.SubElement(domain, "cpu", mode="host-passthrough", check="none")
+    cores = str(vcpus // threads_per_core)
     ET.SubElement(
-        cpu,
-        "topology",
-        sockets="1",
-        dies="1",
-        cores=str(vcpus // threads_per_core),
-        threads=str(threads_per_core),
+        cpu, "topology", sockets="1", dies="1", cores=cores, threads=str(threads_per_core)
     )
-    if nodes:
-        numa = ET.SubElement(cpu, "numa")
-        first = 0
-        for cell, n in enumerate(nodes):
-            last = first + len(n["threads"]) - 1
-            ET.SubElement(
-                numa,
-                "cell",
-                id=str(cell),
-                cpus=str(first) if first == last else f"{first}-{last}",
-                memory=str(n["memory_mb"]),
-                unit="MiB",
-            )
-            first = last + 1
+    if not nodes:
+        return
+    numa = ET.SubElement(cpu, "numa")
+    first = 0
+    for cell, n in enumerate(nodes):
+        last = first + len(n["threads"]) - 1
+        cpus = str(first) if first == last else f"{first}-{last}"
+        ET.SubElement(numa, "cell", id=str(cell), cpus=cpus, memory=str(n["memory_mb"]), unit="MiB")
+        first = last + 1
 
-    _text(domain, "on_poweroff", "destroy")
-    _text(domain, "on_reboot", "restart")
-    _text(domain, "on_crash", "destroy")
 
+def _devices(domain, instance_id, nodes):
+    """Disk, network, serial console; a GPU instance's VFIO functions, and no balloon."""
     devices = ET.SubElement(domain, "devices")
     disk = ET.SubElement(devices, "disk", type="file", device="disk")
     ET.SubElement(disk, "driver", name="qemu", type="raw", cache="none", io="native")
@@ -135,19 +136,16 @@ def render(payload: dict, uuid: str | None = None) -> str:
     ET.SubElement(serial, "target", port="0")
     console = ET.SubElement(devices, "console", type="pty")
     ET.SubElement(console, "target", type="serial", port="0")
-    if nodes:
-        for function in _functions(nodes):
-            hostdev = ET.SubElement(devices, "hostdev", mode="subsystem", type="pci", managed="yes")
-            ET.SubElement(hostdev, "driver", name="vfio")
-            source = ET.SubElement(hostdev, "source")
-            ET.SubElement(source, "address", **_pci_attributes(function))
-        # Ballooning cannot reclaim locked (VFIO-pinned) memory.
-        ET.SubElement(devices, "memballoon", model="none")
-    else:
+    if not nodes:
         ET.SubElement(devices, "memballoon", model="virtio")
-
-    ET.indent(domain)
-    return ET.tostring(domain, encoding="unicode") + "\n"
+        return
+    for function in _functions(nodes):
+        hostdev = ET.SubElement(devices, "hostdev", mode="subsystem", type="pci", managed="yes")
+        ET.SubElement(hostdev, "driver", name="vfio")
+        source = ET.SubElement(hostdev, "source")
+        ET.SubElement(source, "address", **_pci_attributes(function))
+    # Ballooning cannot reclaim locked (VFIO-pinned) memory.
+    ET.SubElement(devices, "memballoon", model="none")
 
 
 def _text(parent, tag, text, **attributes):
@@ -205,118 +203,3 @@ def _pci_attributes(address):
         "slot": f"0x{match['slot']}",
         "function": f"0x{match['function']}",
     }
-
-
-# --- checks the schema cannot make ------------------------------------------------------
-
-UNIT_BYTES = {
-    "b": 1, "bytes": 1,
-    "kb": 10**3, "k": 2**10, "kib": 2**10,
-    "mb": 10**6, "m": 2**20, "mib": 2**20,
-    "gb": 10**9, "g": 2**30, "gib": 2**30,
-    "tb": 10**12, "t": 2**40, "tib": 2**40,
-    "pb": 10**15, "p": 2**50, "pib": 2**50,
-    "eb": 10**18, "e": 2**60, "eib": 2**60,
-}  # fmt: skip
-
-
-def validate_semantics(xml: str) -> list[str]:
-    """Problems in a domain XML that RelaxNG validation passes; [] when none are found."""
-    try:
-        domain = ET.fromstring(xml)
-    except ET.ParseError as exc:
-        return [f"not well-formed XML: {exc}"]
-    problems = []
-    vcpu = _int(domain.findtext("vcpu"))
-    if vcpu is None:
-        problems.append("no <vcpu> count")
-
-    cells = domain.findall("cpu/numa/cell")
-    seen_vcpus = {}
-    for cell in cells:
-        cell_id = cell.get("id")
-        try:
-            cpus = parse_cpuset(cell.get("cpus", ""))
-        except ValueError:
-            problems.append(f"numa cell {cell_id}: cpus {cell.get('cpus')!r} is not a CPU list")
-            continue
-        if vcpu is not None and cpus and max(cpus) >= vcpu:
-            problems.append(
-                f"numa cell {cell_id}: cpus {cell.get('cpus')} go beyond the {vcpu} vCPUs"
-            )
-        for c in sorted(cpus):
-            if c in seen_vcpus:
-                problems.append(f"vCPU {c} is in numa cells {seen_vcpus[c]} and {cell_id}")
-            seen_vcpus.setdefault(c, cell_id)
-    if cells and vcpu is not None and len(seen_vcpus) != vcpu:
-        problems.append(f"numa cells hold {len(seen_vcpus)} vCPUs, <vcpu> is {vcpu}")
-
-    memory = _bytes(domain.find("memory"))
-    current = _bytes(domain.find("currentMemory"))
-    if cells:
-        cell_bytes = [_bytes(cell, attribute="memory") for cell in cells]
-        if None in cell_bytes:
-            problems.append("a numa cell has no readable memory size")
-        elif memory is not None and sum(cell_bytes) != memory:
-            problems.append(
-                f"<memory> is {memory // 2**20} MiB but the numa cells sum to "
-                f"{sum(cell_bytes) // 2**20} MiB"
-            )
-    if memory is not None and current is not None and current > memory:
-        problems.append("<currentMemory> is larger than <memory>")
-
-    pins = domain.findall("cputune/vcpupin")
-    if pins and vcpu is not None and len(pins) != vcpu:
-        problems.append(f"{len(pins)} vcpupin elements for {vcpu} vCPUs")
-    pinned = [_int(p.get("vcpu")) for p in pins]
-    if len(set(pinned)) != len(pinned):
-        problems.append("a vCPU is pinned twice")
-    if vcpu is not None and any(p is not None and p >= vcpu for p in pinned):
-        problems.append(f"vcpupin names a vCPU beyond the {vcpu} vCPUs")
-
-    topology = domain.find("cpu/topology")
-    if topology is not None and vcpu is not None:
-        parts = [_int(topology.get(k, "1")) for k in ("sockets", "dies", "cores", "threads")]
-        if None not in parts and math.prod(parts) != vcpu:
-            problems.append(f"cpu topology gives {math.prod(parts)} vCPUs, <vcpu> is {vcpu}")
-
-    cell_ids = {cell.get("id") for cell in cells}
-    for memnode in domain.findall("numatune/memnode"):
-        if memnode.get("cellid") not in cell_ids:
-            problems.append(f"numatune memnode for cell {memnode.get('cellid')}, no such cell")
-
-    seen_functions = set()
-    for address in domain.findall("devices/hostdev[@type='pci']/source/address"):
-        key = tuple(_int(address.get(k), 0) for k in ("domain", "bus", "slot", "function"))
-        if key in seen_functions:
-            problems.append(
-                "host PCI function {:04x}:{:02x}:{:02x}.{:x} is listed twice".format(*key)
-            )
-        seen_functions.add(key)
-    return problems
-
-
-def parse_cpuset(text):
-    """'0-3,8,10-11' -> {0, 1, 2, 3, 8, 10, 11}; ValueError when malformed or empty."""
-    if not text.strip():
-        raise ValueError("empty CPU list")
-    return set(parse_cpulist(text))
-
-
-def _int(text, base=10):
-    if text is None:
-        return None
-    try:
-        return int(text.strip(), base)
-    except ValueError:
-        return None
-
-
-def _bytes(element, attribute=None):
-    if element is None:
-        return None
-    value = _int(element.get(attribute) if attribute else element.text)
-    factor = UNIT_BYTES.get(element.get("unit", "KiB").lower())
-    if value is None or factor is None:
-        return None
-    return value * factor

@@ -17,7 +17,7 @@ from cloudapi.errors import Busy, Conflict, Invalid, NotFound
 from cloudapi.features import GPU_LINODES
 from cloudapi.schemas import load
 from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema, PowerSchema
-from cloudapi.services import idempotency, provision, reservations, sshkeys
+from cloudapi.services import idempotency, instance_parts, provision, reservations, sshkeys
 from cloudapi.services.paging import page_of
 
 FILTERABLE = {
@@ -245,6 +245,7 @@ def _write_instance(session, principal, plan, data, image=None):
     if "label" not in data:
         instance.label = f"linode{instance.id}"
         guard_unique_label(session)
+    instance_parts.on_create(session, instance, plan, data, image)
     deployed = {**data, "authorized_keys": _deployed_keys(session, principal.account_id, data)}
     payload = provision.payload(deployed, instance.label, plan)
     if plan.gpus:
@@ -272,5 +273,6 @@ def power(database, principal, instance_id, action, options=None):
         if action == "delete":
             instance.deleted_at = utcnow()
             reservations.release(session, instance.id)
+            instance_parts.on_delete(session, instance)
         _record(session, instance, action, principal)
     return instance

@@ -6,12 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from cloudapi.agent.domain_xml import (
-    domain_uuid,
-    parse_cpuset,
-    render,
-    validate_semantics,
-)
+from cloudapi.agent.domain_xml import domain_uuid, render
+from cloudapi.agent.domain_xml_checks import parse_cpuset, validate_semantics
 
 NODE1_THREADS = [21, 22, 23, 24, 25, 26, 27, 28, 61, 62, 63, 64, 65, 66, 67, 68]
 
