@@ -16,9 +16,12 @@ from cloudapi.api import (
     admin_session,
     betas,
     catalog,
+    configs,
+    disks,
     edge,
     firewalls,
     internal,
+    ips,
     limits,
     linodes,
     principals,
@@ -39,7 +42,19 @@ def _customer_or_anonymous():
 
 
 API_VERSIONS = ("v4", "v4beta")
-CUSTOMER_MODULES = (catalog, linodes, account, betas, profile, account_surface, tags, firewalls)
+CUSTOMER_MODULES = (
+    catalog,
+    linodes,
+    account,
+    betas,
+    profile,
+    account_surface,
+    tags,
+    firewalls,
+    ips,
+    disks,
+    configs,
+)
 
 
 def _customer_api(app, version):
