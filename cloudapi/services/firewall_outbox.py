@@ -14,7 +14,7 @@ from cloudapi.db.firewalls import Firewall
 from cloudapi.db.jobs import Event, Job
 from cloudapi.domain import firewall_rules
 from cloudapi.errors import NotFound
-from cloudapi.services.instances import queue_of
+from cloudapi.services.outbox import queue_of
 
 MAX_ID = 2**31 - 1  # ids are 32-bit: anything above names nothing (and must not reach SQL)
 APPLY = "firewall_apply"

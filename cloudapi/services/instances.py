@@ -8,8 +8,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.instances import Instance, InstanceTag
-from cloudapi.db.inventory import Host
-from cloudapi.db.jobs import Event, Job
 from cloudapi.domain import lifecycle
 from cloudapi.domain import sshkeys as keys
 from cloudapi.domain.linode_fields import LABEL_TAKEN
@@ -17,7 +15,14 @@ from cloudapi.errors import Busy, Conflict, Invalid, NotFound
 from cloudapi.features import GPU_LINODES
 from cloudapi.schemas import load
 from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema, PowerSchema
-from cloudapi.services import idempotency, instance_parts, provision, reservations, sshkeys
+from cloudapi.services import (
+    idempotency,
+    instance_parts,
+    outbox,
+    provision,
+    reservations,
+    sshkeys,
+)
 from cloudapi.services.paging import page_of
 
 FILTERABLE = {
@@ -81,46 +86,6 @@ def listing(session, account_id, flt, page_req):
             raise Invalid.field("X-Filter", f"Cannot order by {flt.order_by}")
         order.insert(0, column.desc() if flt.order == "desc" else column.asc())
     return page_of(session, Instance, where, order, page_req)
-
-
-def queue_of(session, instance):
-    """The agent queue for an instance's jobs: its GPU host, or its region's shared pool."""
-    if instance.host_id is not None:
-        return session.get(Host, instance.host_id).hostname
-    return f"pool.{instance.region_id}"
-
-
-def _record(session, instance, action, principal, payload=None, secondary=None):
-    """Write the job for the host agent and the event the customer sees.
-
-    `secondary` is the event's (type, id, label) second entity, e.g. a create's image.
-    """
-    second_type, second_id, second_label = secondary or (None, None, None)
-    job = Job(
-        id=str(uuid.uuid4()),
-        instance_id=instance.id,
-        action=action,
-        host=queue_of(session, instance),
-        payload={"instance_id": instance.id, "type": instance.type_id, **(payload or {})},
-    )
-    session.add(job)
-    session.add(
-        Event(
-            account_id=instance.account_id,
-            job=job,
-            action=f"linode_{action}",
-            entity_type="linode",
-            entity_id=instance.id,
-            entity_label=instance.label,
-            secondary_entity_type=second_type,
-            secondary_entity_id=second_id,
-            secondary_entity_label=second_label,
-            status="scheduled",
-            percent_complete=0,
-            username=principal.username,
-        )
-    )
-    return job
 
 
 def guard_unique_label(session):
@@ -252,7 +217,7 @@ def _write_instance(session, principal, plan, data, image=None):
         payload.update(provision.reserve(session, instance, plan))
     # An image label may be 128 characters; an event keeps 64 (as for a Linode's label).
     secondary = ("image", image.id, image.label[:64]) if image is not None else None
-    _record(session, instance, "create", principal, payload, secondary)
+    outbox.record(session, instance, "create", principal, payload, secondary)
     firewall_devices.attach_on_create(session, instance, data.get("firewall_id"))
     return instance
 
@@ -274,5 +239,5 @@ def power(database, principal, instance_id, action, options=None):
             instance.deleted_at = utcnow()
             reservations.release(session, instance.id)
             instance_parts.on_delete(session, instance)
-        _record(session, instance, action, principal)
+        outbox.record(session, instance, action, principal)
     return instance

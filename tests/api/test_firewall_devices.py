@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from cloudapi.db.jobs import Event, Job
 from cloudapi.errors import Invalid
-from cloudapi.services import firewall_devices, firewall_outbox, instances, jobs
+from cloudapi.services import firewall_devices, firewall_outbox, instances, jobs, outbox
 from tests.api.test_firewalls import RULES, SSH, URL, create, errors_of, written
 
 LINODE = {"type": "g6-standard-2", "region": "us-east", "image": "linode/debian12",
@@ -92,7 +92,7 @@ def test_every_change_reaches_every_attached_linode(client, customer, db):
         job = session.scalars(
             select(Job).where(Job.instance_id == one, Job.action == "firewall_apply")
         ).first()
-        assert job.host == instances.queue_of(session, job_instance(session, one))
+        assert job.host == outbox.queue_of(session, job_instance(session, one))
         assert job.payload["instance_id"] == one
 
 
