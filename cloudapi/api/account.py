@@ -1,12 +1,11 @@
 """The caller's account, profile and events."""
 
-from flask import Blueprint, request
+from flask import Blueprint
 
-from cloudapi import filters
 from cloudapi.api import render
 from cloudapi.api.auth import customer_required
-from cloudapi.api.context import database, features, principal, snapshot
-from cloudapi.api.pagination import envelope, page_request, paginate_list
+from cloudapi.api.context import database, features, owned, principal, snapshot
+from cloudapi.api.pagination import listed, page_request, paginate_list
 from cloudapi.errors import NotFound
 from cloudapi.services import accounts, availability, capacity, events
 
@@ -16,33 +15,25 @@ bp = Blueprint("account", __name__)
 @bp.get("/account")
 @customer_required("account")
 def get_account():
-    with database().reader() as session:
-        return render.account(accounts.get(session, principal().account_id), features())
+    return owned(accounts.get, render=lambda account: render.account(account, features()))
 
 
 @bp.get("/profile")
 @customer_required(None)
 def get_profile():
-    with database().reader() as session:
-        return render.profile(accounts.get(session, principal().account_id))
+    return owned(accounts.get, render=render.profile)
 
 
 @bp.get("/account/events")
 @customer_required("events")
 def list_events():
-    flt = filters.parse(request.headers.get("X-Filter"), events.FILTERABLE)
-    with database().reader() as session:
-        items, page, pages, results = events.listing(
-            session, principal().account_id, flt, page_request()
-        )
-        return envelope([render.event(e) for e in items], page, pages, results)
+    return listed(events.listing, render.event, filterable=events.FILTERABLE)
 
 
 @bp.get("/account/events/<int:event_id>")
 @customer_required("events")
 def get_event(event_id):
-    with database().reader() as session:
-        return render.event(events.get(session, principal().account_id, event_id))
+    return owned(events.get, event_id, render=render.event)
 
 
 @bp.post("/account/events/<int:event_id>/<any(seen, read):flag>")

@@ -5,7 +5,7 @@ from flask import Blueprint, request
 
 from cloudapi import filters
 from cloudapi.api.auth import customer_required
-from cloudapi.api.context import body, database, principal
+from cloudapi.api.context import body, database, owned, principal
 from cloudapi.api.pagination import page_request, paginate_list
 from cloudapi.domain import kernels
 from cloudapi.errors import NotFound
@@ -25,8 +25,7 @@ def _filtered_page(items, fields, render_item):
 @bp.get("/account/settings")
 @customer_required("account")
 def get_settings():
-    with database().reader() as session:
-        return account_settings.get(session, principal().account_id)
+    return owned(account_settings.get)
 
 
 @bp.put("/account/settings")

@@ -92,27 +92,21 @@ def customer_required(area, write=False):
     return decorator
 
 
-def admin_required(view):
-    """Require an admin token."""
+def _requiring(allowed):
+    """A view decorator: 401 unless the caller is a principal that `allowed` accepts."""
 
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        principal = g.get("principal")
-        if principal is None or not principal.is_admin:
-            raise Unauthorized()
-        return view(*args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = g.get("principal")
+            if principal is None or not allowed(principal):
+                raise Unauthorized()
+            return view(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
 
 
-def host_required(view):
-    """Require a host agent's token."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        principal = g.get("principal")
-        if principal is None or principal.host is None:
-            raise Unauthorized()
-        return view(*args, **kwargs)
-
-    return wrapper
+admin_required = _requiring(lambda principal: principal.is_admin)  # an admin token
+host_required = _requiring(lambda principal: principal.host is not None)  # a host agent's

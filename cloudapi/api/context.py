@@ -15,6 +15,15 @@ def database():
     return current_app.extensions["cloudapi.db"]
 
 
+def owned(read, *args, render=lambda found: found):
+    """`render(read(session, account_id, *args))` for the caller's account, in one reader.
+
+    The read and the rendering share the session, so a relationship the shape needs loads.
+    """
+    with database().reader() as session:
+        return render(read(session, principal().account_id, *args))
+
+
 def snapshot():
     return current_app.extensions["cloudapi.catalog"].snapshot()
 

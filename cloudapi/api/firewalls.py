@@ -1,11 +1,10 @@
 """Cloud Firewalls: /networking/firewalls (rules, devices) and a Linode's firewalls."""
 
-from flask import Blueprint, request
+from flask import Blueprint
 
-from cloudapi import filters
 from cloudapi.api.auth import customer_required
-from cloudapi.api.context import body, database, principal
-from cloudapi.api.pagination import envelope, page_request
+from cloudapi.api.context import body, database, owned, principal
+from cloudapi.api.pagination import listed
 from cloudapi.api.render import ENTITY_URLS, ts
 from cloudapi.services import firewall_devices, firewall_outbox, firewalls
 
@@ -47,12 +46,7 @@ def render_device(device):
 @bp.get(BASE)
 @customer_required("firewall")
 def list_firewalls():
-    flt = filters.parse(request.headers.get("X-Filter"), firewalls.FILTERABLE)
-    with database().reader() as session:
-        items, page, pages, results = firewalls.listing(
-            session, principal().account_id, flt, page_request()
-        )
-        return envelope([render_firewall(f) for f in items], page, pages, results)
+    return listed(firewalls.listing, render_firewall, filterable=firewalls.FILTERABLE)
 
 
 @bp.post(BASE)
@@ -84,8 +78,7 @@ def delete_firewall(firewall_id):
 
 def _fresh(firewall_id):
     """The firewall as committed, read again (its devices and their Linodes included)."""
-    with database().reader() as session:
-        return render_firewall(firewalls.get(session, principal().account_id, firewall_id))
+    return owned(firewalls.get, firewall_id, render=render_firewall)
 
 
 # -- rules --------------------------------------------------------------------------------
@@ -94,9 +87,7 @@ def _fresh(firewall_id):
 @bp.get(f"{BASE}/<int:firewall_id>/rules")
 @customer_required("firewall")
 def get_rules(firewall_id):
-    with database().reader() as session:
-        firewall = firewalls.get(session, principal().account_id, firewall_id)
-        return firewall_outbox.ruleset(firewall)
+    return owned(firewalls.get, firewall_id, render=firewall_outbox.ruleset)
 
 
 @bp.put(f"{BASE}/<int:firewall_id>/rules")
@@ -113,11 +104,7 @@ def update_rules(firewall_id):
 @bp.get(f"{BASE}/<int:firewall_id>/devices")
 @customer_required("firewall")
 def list_devices(firewall_id):
-    with database().reader() as session:
-        items, page, pages, results = firewall_devices.devices_page(
-            session, principal().account_id, firewall_id, page_request()
-        )
-        return envelope([render_device(d) for d in items], page, pages, results)
+    return listed(firewall_devices.devices_page, render_device, firewall_id)
 
 
 @bp.post(f"{BASE}/<int:firewall_id>/devices")
@@ -141,11 +128,7 @@ def delete_device(firewall_id, device_id):
 
 
 def _fresh_device(firewall_id, device_id):
-    with database().reader() as session:
-        device = firewall_devices.get_device(
-            session, principal().account_id, firewall_id, device_id
-        )
-        return render_device(device)
+    return owned(firewall_devices.get_device, firewall_id, device_id, render=render_device)
 
 
 # -- a Linode's firewalls -----------------------------------------------------------------
@@ -154,11 +137,7 @@ def _fresh_device(firewall_id, device_id):
 @bp.get("/linode/instances/<int:instance_id>/firewalls")
 @customer_required("linodes")
 def list_instance_firewalls(instance_id):
-    with database().reader() as session:
-        items, page, pages, results = firewall_devices.instance_firewalls(
-            session, principal().account_id, instance_id, page_request()
-        )
-        return envelope([render_firewall(f) for f in items], page, pages, results)
+    return listed(firewall_devices.instance_firewalls, render_firewall, instance_id)
 
 
 @bp.post("/linode/instances/<int:instance_id>/firewalls/apply")

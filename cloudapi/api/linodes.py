@@ -1,12 +1,13 @@
 """Linode instances: list, create, read, update, delete, and power actions."""
 
+from functools import partial
+
 from flask import Blueprint, request
 
-from cloudapi import filters
 from cloudapi.api import render
 from cloudapi.api.auth import customer_required
-from cloudapi.api.context import body, database, features, principal, snapshot
-from cloudapi.api.pagination import envelope, page_request
+from cloudapi.api.context import body, database, features, owned, principal, snapshot
+from cloudapi.api.pagination import listed
 from cloudapi.errors import Invalid
 from cloudapi.services import instance_updates, instances
 
@@ -23,13 +24,8 @@ def _render(instance, snap=None):
 @bp.get("/linode/instances")
 @customer_required("linodes")
 def list_instances():
-    flt = filters.parse(request.headers.get("X-Filter"), instances.FILTERABLE)
-    with database().reader() as session:
-        items, page, pages, results = instances.listing(
-            session, principal().account_id, flt, page_request()
-        )
-        snap = snapshot()
-        return envelope([_render(i, snap) for i in items], page, pages, results)
+    one_snapshot = partial(_render, snap=snapshot())  # one catalog for the whole page
+    return listed(instances.listing, one_snapshot, filterable=instances.FILTERABLE)
 
 
 @bp.post("/linode/instances")
@@ -47,8 +43,7 @@ def create_instance():
 @bp.get("/linode/instances/<int:instance_id>")
 @customer_required("linodes")
 def get_instance(instance_id):
-    with database().reader() as session:
-        return _render(instances.get(session, principal().account_id, instance_id))
+    return owned(instances.get, instance_id, render=_render)
 
 
 @bp.put("/linode/instances/<int:instance_id>")

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from flask import request
 
+from cloudapi import filters
+from cloudapi.api.context import database, principal
 from cloudapi.errors import Invalid
 
 DEFAULT_PAGE_SIZE = 100
@@ -59,3 +61,18 @@ def paginate_list(items, req: PageRequest, render):
     start = (page - 1) * req.page_size
     chunk = items[start : start + req.page_size]
     return envelope([render(i) for i in chunk], page, pages, len(items))
+
+
+def listed(listing, render, *args, filterable=None):
+    """One page of the caller's rows in Linode's envelope, read and rendered in one reader.
+
+    `listing(session, account_id, *args, [flt,] page_request)` is a service's read of the
+    caller's account; with `filterable` (the service's FILTERABLE) the X-Filter header is
+    parsed against it and passed before the page. Rendering happens inside the read, so a
+    relationship the shape needs can still load.
+    """
+    extra = (filters.parse(request.headers.get("X-Filter"), filterable),) if filterable else ()
+    with database().reader() as session:
+        found = listing(session, principal().account_id, *args, *extra, page_request())
+        items, page, pages, results = found
+        return envelope([render(i) for i in items], page, pages, results)

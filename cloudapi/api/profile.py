@@ -6,11 +6,10 @@ and `account:read_write` to change; grants need only a customer token.
 
 from flask import Blueprint, current_app, request
 
-from cloudapi import filters
 from cloudapi.api import principals
 from cloudapi.api.auth import customer_required
-from cloudapi.api.context import body, database, principal
-from cloudapi.api.pagination import envelope, page_request
+from cloudapi.api.context import body, database, owned, principal
+from cloudapi.api.pagination import listed
 from cloudapi.api.render import ts
 from cloudapi.errors import Invalid
 from cloudapi.schemas.profile import PREFERENCES_MAX_CHARS
@@ -51,12 +50,7 @@ def render_key(k):
 @bp.get("/profile/tokens")
 @customer_required("account")
 def list_tokens():
-    flt = filters.parse(request.headers.get("X-Filter"), profile_tokens.FILTERABLE)
-    with database().reader() as session:
-        items, page, pages, results = profile_tokens.listing(
-            session, principal().account_id, flt, page_request()
-        )
-        return envelope([render_token(t) for t in items], page, pages, results)
+    return listed(profile_tokens.listing, render_token, filterable=profile_tokens.FILTERABLE)
 
 
 @bp.post("/profile/tokens")
@@ -69,8 +63,7 @@ def create_token():
 @bp.get("/profile/tokens/<int:token_id>")
 @customer_required("account")
 def get_token(token_id):
-    with database().reader() as session:
-        return render_token(profile_tokens.get(session, principal().account_id, token_id))
+    return owned(profile_tokens.get, token_id, render=render_token)
 
 
 @bp.put("/profile/tokens/<int:token_id>")
@@ -92,11 +85,7 @@ def revoke_token(token_id):
 @bp.get("/profile/sshkeys")
 @customer_required("account")
 def list_keys():
-    with database().reader() as session:
-        items, page, pages, results = sshkeys.listing(
-            session, principal().account_id, page_request()
-        )
-        return envelope([render_key(k) for k in items], page, pages, results)
+    return listed(sshkeys.listing, render_key)
 
 
 @bp.post("/profile/sshkeys")
@@ -108,8 +97,7 @@ def create_key():
 @bp.get("/profile/sshkeys/<int:key_id>")
 @customer_required("account")
 def get_key(key_id):
-    with database().reader() as session:
-        return render_key(sshkeys.get(session, principal().account_id, key_id))
+    return owned(sshkeys.get, key_id, render=render_key)
 
 
 @bp.put("/profile/sshkeys/<int:key_id>")
@@ -128,8 +116,7 @@ def delete_key(key_id):
 @bp.get("/profile/preferences")
 @customer_required("account")
 def get_preferences():
-    with database().reader() as session:
-        return preferences.get(session, principal().account_id)
+    return owned(preferences.get)
 
 
 @bp.put("/profile/preferences")

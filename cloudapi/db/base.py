@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import ForeignKey, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -26,3 +26,17 @@ def utcnow() -> datetime:
 def precise_utcnow() -> datetime:
     """Now in UTC, naive, with microseconds: for ordering rows written in the same second."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def owner_key(table):
+    """A primary-key column naming its owner's row in `table`, deleted with that row."""
+    return mapped_column(ForeignKey(f"{table}.id", ondelete="CASCADE"), primary_key=True)
+
+
+class TagRow:
+    """A tag table's rows: one per (owner, tag), the owner key first (`owner_key`).
+
+    Linode's tags are at most 50 characters (the schemas check it before a write).
+    """
+
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)

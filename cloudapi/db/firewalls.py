@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cloudapi.db.base import Base, utcnow
+from cloudapi.db.base import Base, TagRow, owner_key, utcnow
 from cloudapi.db.instances import Instance
 
 
@@ -49,13 +49,10 @@ class Firewall(Base):
         return [d for d in self.devices if d.instance is None or d.instance.deleted_at is None]
 
 
-class FirewallTag(Base):
+class FirewallTag(TagRow, Base):
     __tablename__ = "firewall_tags"
 
-    firewall_id: Mapped[int] = mapped_column(
-        ForeignKey("firewalls.id", ondelete="CASCADE"), primary_key=True
-    )
-    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+    firewall_id: Mapped[int] = owner_key("firewalls")
 
 
 class FirewallDevice(Base):

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cloudapi.db.base import Base, utcnow
+from cloudapi.db.base import Base, TagRow, owner_key, utcnow
 
 
 class Instance(Base):
@@ -60,13 +60,10 @@ class Instance(Base):
         return [t.tag for t in self.tags]
 
 
-class InstanceTag(Base):
+class InstanceTag(TagRow, Base):
     __tablename__ = "instance_tags"
 
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
-    )
-    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+    instance_id: Mapped[int] = owner_key("instances")
 
 
 class IdempotencyRequest(Base):

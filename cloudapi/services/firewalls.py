@@ -12,11 +12,11 @@ from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.firewalls import Firewall, FirewallTag
 from cloudapi.domain import firewall_rules
-from cloudapi.errors import Conflict, Invalid
+from cloudapi.errors import Conflict
 from cloudapi.schemas import load
 from cloudapi.schemas.firewalls import FirewallCreateSchema, FirewallUpdateSchema, RulesSchema
 from cloudapi.services import firewall_devices, firewall_outbox
-from cloudapi.services.paging import page_of
+from cloudapi.services.paging import order_of, page_of
 
 FILTERABLE = {
     "id": "int", "label": "str", "status": "str", "tags": "list", "created": "datetime",
@@ -43,13 +43,7 @@ def get(session, account_id, firewall_id):
 def listing(session, account_id, flt, page_req):
     """Return (firewalls, page, pages, results) for one page of the account's firewalls."""
     where = (Firewall.account_id == account_id, filters.to_sql(flt.where, SQL_FIELDS))
-    order = [Firewall.id]
-    if flt.order_by:
-        column = SQL_FIELDS[flt.order_by]
-        if callable(column) and not hasattr(column, "expression"):
-            raise Invalid.field("X-Filter", f"Cannot order by {flt.order_by}")
-        order.insert(0, column.desc() if flt.order == "desc" else column.asc())
-    return page_of(session, Firewall, where, order, page_req)
+    return page_of(session, Firewall, where, order_of(flt, SQL_FIELDS, Firewall.id), page_req)
 
 
 def _check_label(session, account_id, label, but=None):

@@ -11,7 +11,7 @@ from cloudapi.db.instances import Instance, InstanceTag
 from cloudapi.domain import lifecycle
 from cloudapi.domain import sshkeys as keys
 from cloudapi.domain.linode_fields import LABEL_TAKEN
-from cloudapi.errors import Busy, Conflict, Invalid, NotFound
+from cloudapi.errors import Busy, Conflict, NotFound
 from cloudapi.features import GPU_LINODES
 from cloudapi.schemas import load
 from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema, PowerSchema
@@ -23,7 +23,7 @@ from cloudapi.services import (
     reservations,
     sshkeys,
 )
-from cloudapi.services.paging import page_of
+from cloudapi.services.paging import order_of, page_of
 
 FILTERABLE = {
     "id": "int", "label": "str", "group": "str", "region": "str", "type": "str",
@@ -79,13 +79,7 @@ def get(session, account_id, instance_id, lock=False):
 def listing(session, account_id, flt, page_req):
     """Return (instances, page, pages, results) for one page of the account's instances."""
     where = (*_live(account_id), filters.to_sql(flt.where, SQL_FIELDS))
-    order = [Instance.id]
-    if flt.order_by:
-        column = SQL_FIELDS[flt.order_by]
-        if callable(column) and not hasattr(column, "expression"):
-            raise Invalid.field("X-Filter", f"Cannot order by {flt.order_by}")
-        order.insert(0, column.desc() if flt.order == "desc" else column.asc())
-    return page_of(session, Instance, where, order, page_req)
+    return page_of(session, Instance, where, order_of(flt, SQL_FIELDS, Instance.id), page_req)
 
 
 def guard_unique_label(session):

@@ -15,7 +15,8 @@ from cloudapi.errors import Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.profile import TokenCreateSchema, TokenUpdateSchema
 from cloudapi.services import tokens
-from cloudapi.services.paging import page_of
+from cloudapi.services.labels import relabel
+from cloudapi.services.paging import order_of, page_of
 
 FILTERABLE = {"label": "str", "created": "datetime"}
 SQL_FIELDS = {"label": Token.label, "created": Token.created}
@@ -34,11 +35,7 @@ def _live(account_id):
 def listing(session, account_id, flt, page_req):
     """Return (tokens, page, pages, results): the account's live tokens, oldest first."""
     where = (*_live(account_id), filters.to_sql(flt.where, SQL_FIELDS))
-    order = [Token.id]
-    if flt.order_by:
-        column = SQL_FIELDS[flt.order_by]
-        order.insert(0, column.desc() if flt.order == "desc" else column.asc())
-    return page_of(session, Token, where, order, page_req)
+    return page_of(session, Token, where, order_of(flt, SQL_FIELDS, Token.id), page_req)
 
 
 def get(session, account_id, token_id):
@@ -92,12 +89,9 @@ def create(database, principal, body):
 
 
 def rename(database, account_id, token_id, body):
-    data = load(TokenUpdateSchema(), body)
-    with database.transaction() as session:
-        found = get(session, account_id, token_id)
-        if "label" in data:
-            found.label = data["label"]
-    return found
+    """Only the label changes (Linode: a token's scopes and expiry are fixed at creation)."""
+    return relabel(database, lambda session: get(session, account_id, token_id),
+                   load(TokenUpdateSchema(), body))  # fmt: skip
 
 
 def revoke(database, account_id, token_id):

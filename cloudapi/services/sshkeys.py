@@ -12,6 +12,7 @@ from cloudapi.domain import sshkeys as keys
 from cloudapi.errors import Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.profile import SSHKeyCreateSchema, SSHKeyUpdateSchema
+from cloudapi.services.labels import relabel
 from cloudapi.services.paging import page_of
 
 MAX_ID = 2**31 - 1
@@ -54,12 +55,8 @@ def create(database, account_id, body):
 
 def update(database, account_id, key_id, body):
     """Only the label changes (Linode: "Only SSH key labels can be updated")."""
-    data = load(SSHKeyUpdateSchema(), body)
-    with database.transaction() as session:
-        key = get(session, account_id, key_id)
-        if "label" in data:
-            key.label = data["label"]
-    return key
+    return relabel(database, lambda session: get(session, account_id, key_id),
+                   load(SSHKeyUpdateSchema(), body))  # fmt: skip
 
 
 def delete(database, account_id, key_id):
