@@ -14,6 +14,8 @@ def payload(data, label, plan):
         "authorized_keys": data.get("authorized_keys", []),
         "swap_size": data.get("swap_size", 512),
         "user_data": data.get("metadata", {}).get("user_data"),
+        # Legacy config interfaces (public, VLAN, VPC) as sent: the agent attaches them.
+        "interfaces": data.get("interfaces", []),
         "label": label,
         "specs": {
             "vcpus": plan.vcpus,

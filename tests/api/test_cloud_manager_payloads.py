@@ -10,7 +10,9 @@ VPC exists here; JSON types are exact, where yup casts "7" to 7).
 """
 
 import pytest
+from sqlalchemy import select
 
+from cloudapi.db.jobs import Job
 from tests.support.rows import counts
 
 URL = "/v4/linode/instances"
@@ -120,3 +122,16 @@ def test_invalid_interfaces_are_400_in_linodes_words(client, customer, db, inter
     assert response.status_code == 400
     assert sorted(errors_of(response)) == sorted(expected)
     assert counts(db) == before
+
+
+def test_the_vlans_of_a_create_reach_the_host_agent(client, customer, db):
+    """Accepted VLAN interfaces are not dropped: the create job carries them to the agent."""
+    _, headers = customer
+    vlan = {**VLAN, "ipam_address": "10.0.0.1/24"}
+    made = create(client, headers, interfaces=[{"purpose": "public"}, vlan]).get_json()
+    with db.reader() as session:
+        job = session.scalars(select(Job).where(Job.instance_id == made["id"])).one()
+    assert job.action == "create"
+    assert [i["purpose"] for i in job.payload["interfaces"]] == ["public", "vlan"]
+    assert job.payload["interfaces"][1]["label"] == "my-vlan"
+    assert job.payload["interfaces"][1]["ipam_address"] == "10.0.0.1/24"
