@@ -9,6 +9,7 @@ from flask import Blueprint
 from cloudapi import admin_ui, features
 from cloudapi.api import (
     account,
+    account_records,
     account_surface,
     admin,
     admin_flags,
@@ -49,6 +50,7 @@ CUSTOMER_MODULES = (
     betas,
     profile,
     account_surface,
+    account_records,
     tags,
     firewalls,
     ips,
