@@ -31,7 +31,13 @@ from cloudapi.jobs import broker
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("create", "boot", "reboot", "shutdown", "delete", "firewall_apply")
+# Disk and config jobs: the driver's `storage()` runs them (services/disks.py, configs.py).
+STORAGE_ACTIONS = ("disk_create", "disk_update", "disk_delete", "disk_resize", "disk_duplicate",
+                   "password_reset", "config_create", "config_update", "config_delete")  # fmt: skip
+# The backup service has no snapshots to schedule yet: its jobs only confirm the change.
+BACKUP_ACTIONS = ("backups_enable", "backups_cancel")
+ACTIONS = ("create", "boot", "reboot", "shutdown", "delete", "firewall_apply", "resize",
+           "migrate", "undefine", *STORAGE_ACTIONS, *BACKUP_ACTIONS)  # fmt: skip
 MAX_BACKOFF = 60.0
 FIELDS = {"job_id": str, "action": str, "instance_id": int, "payload": dict}
 
@@ -228,6 +234,12 @@ class Agent:
                 self.driver.destroy(instance_id)
             elif action == "firewall_apply":
                 self.driver.apply_firewall(instance_id, job["payload"].get("rules"))
+            elif action in ("resize", "migrate"):
+                self._resize(job_id, instance_id, job["payload"])
+            elif action == "undefine":  # the instance moved to another host
+                self.driver.destroy(instance_id)
+            elif action in STORAGE_ACTIONS:
+                self.driver.storage(action, instance_id, job["payload"])
         except Exception as exc:
             log.warning("agent %s: job %s failed: %s", self.host, job_id, exc)
             return "failed", str(exc) or type(exc).__name__
@@ -241,6 +253,18 @@ class Agent:
             return
         self._progress(job_id, percent_complete=50, instance_status="booting")
         self.driver.start(instance_id)
+
+    def _resize(self, job_id, instance_id, payload):
+        """A resize or a migration arriving here: shut down, redefine with the payload's
+        domain (hostdevs, numatune, vcpupin), boot again if it was running. On a new host
+        there is nothing to stop; the old host undefines its copy when this has finished."""
+        self._progress(job_id, percent_complete=10)
+        if self.driver.state(instance_id) == "running":
+            self.driver.stop(instance_id)
+        self.driver.define(instance_id, self.render_xml(payload))
+        if payload.get("booted"):
+            self._progress(job_id, percent_complete=60, instance_status="booting")
+            self.driver.start(instance_id)
 
     def _progress(self, job_id, **fields):
         """An intermediate report: best effort (the final one is what must arrive)."""

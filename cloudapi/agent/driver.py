@@ -41,6 +41,11 @@ class Driver(Protocol):
         """Enforce `rules` (a whole Cloud Firewall ruleset) on the instance's interfaces,
         replacing any before; None removes filtering. Allowed before the domain exists."""
 
+    def storage(self, action: str, instance_id: int, payload: dict) -> None:
+        """Run a disk or config job (consumer.STORAGE_ACTIONS) with its payload: make,
+        rename, resize, copy or delete a disk, set its root password, or take a config
+        change (used at the next boot)."""
+
 
 class SimulatedDriver:
     """Domains as folders: ``<state_dir>/<instance_id>/domain.xml`` and ``state``.
@@ -133,6 +138,29 @@ class SimulatedDriver:
             (folder / "firewall.json").unlink(missing_ok=True)
         else:
             _write_atomic(folder / "firewall.json", json.dumps(rules, sort_keys=True))
+
+    def storage(self, action, instance_id, payload):
+        """Keep the instance's disks in ``disks.json`` ({id: {size, label}}); no images
+        are written and passwords and configs are taken and dropped (a libvirt driver
+        would make the volumes and use the configs). Whole-state writes: idempotent."""
+        folder = self._dir(instance_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        disks = self.disks(instance_id)
+        key = str(payload.get("disk_id"))
+        if action in ("disk_create", "disk_duplicate", "disk_resize", "disk_update"):
+            known = disks.get(key, {})
+            disks[key] = {"size": payload.get("size", known.get("size")),
+                          "label": payload.get("label", known.get("label"))}  # fmt: skip
+        elif action == "disk_delete":
+            disks.pop(key, None)
+        _write_atomic(folder / "disks.json", json.dumps(disks, sort_keys=True))
+
+    def disks(self, instance_id):
+        """The disks the storage jobs left, by id (as a string)."""
+        try:
+            return json.loads((self._dir(instance_id) / "disks.json").read_text())
+        except FileNotFoundError:
+            return {}
 
     def firewall(self, instance_id):
         """The ruleset last applied to an instance, or None."""

@@ -21,6 +21,8 @@ from cloudapi.api import (
     disks,
     edge,
     firewalls,
+    instance_actions,
+    instance_extras,
     internal,
     ips,
     limits,
@@ -56,6 +58,8 @@ CUSTOMER_MODULES = (
     ips,
     disks,
     configs,
+    instance_extras,
+    instance_actions,
 )
 
 

@@ -7,7 +7,7 @@ from cloudapi.api.auth import admin_required, load_admin_principal
 from cloudapi.api.context import body, database, snapshot
 from cloudapi.schemas import load
 from cloudapi.schemas.admin import HostStatusSchema
-from cloudapi.services import capacity, hosts
+from cloudapi.services import capacity, hosts, migrations
 
 bp = Blueprint("admin_hosts", __name__)
 bp.before_request(load_admin_principal)
@@ -47,6 +47,15 @@ def set_host_status(hostname):
     host = hosts.change_status(database(), hostname, status)
     _changed()
     return render_admin.host(host)
+
+
+@bp.post("/hosts/<hostname>/drain")
+@admin_required
+def drain_host(hostname):
+    """Mark the host draining and migrate its GPU instances to the region's other hosts."""
+    drained = migrations.drain(database(), snapshot(), hostname)
+    _changed()
+    return drained._asdict()
 
 
 @bp.get("/capacity")

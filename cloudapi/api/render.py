@@ -3,7 +3,7 @@
 import uuid
 
 from cloudapi import features as feature_rules
-from cloudapi.domain.addresses import ipv4_of, ipv6_of
+from cloudapi.api.ips import linode_ipv4, linode_ipv6
 
 TIME = "%Y-%m-%dT%H:%M:%S"
 POOL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://cloudapi.invalid/pool")
@@ -87,8 +87,8 @@ def instance(inst, plan, site_type="core"):
         "type": inst.type_id,
         "region": inst.region_id,
         "image": inst.image_id,
-        "ipv4": ipv4_of(inst.id),
-        "ipv6": ipv6_of(inst.id),
+        "ipv4": linode_ipv4(inst),
+        "ipv6": linode_ipv6(inst),
         "specs": {
             "disk": plan.disk,
             "memory": plan.memory,

@@ -57,6 +57,21 @@ def hosts_set_status(runtime, hostname, status):
     click.echo(f"{hostname}: {status}")
 
 
+@hosts_group.command("drain")
+@click.argument("hostname")
+@pass_runtime
+def hosts_drain(runtime, hostname):
+    """Mark HOSTNAME draining and migrate each of its GPU instances to another host."""
+    from cloudapi.services import migrations
+
+    catalog = runtime.app().extensions["cloudapi.catalog"]
+    drained = migrations.drain(runtime.database, catalog.snapshot(), hostname)
+    click.echo(f"{hostname}: draining; {len(drained.migrating)} migrating")
+    for label, ids in (("no room elsewhere", drained.no_room), ("busy", drained.busy)):
+        if ids:
+            click.echo(f"  {label}: {', '.join(map(str, ids))}")
+
+
 @hosts_group.command("discover")
 @click.option("--sysfs", "root", default="/", show_default=True, help="Root of /sys and /proc.")
 @click.option("--hostname")

@@ -8,8 +8,10 @@ from sqlalchemy.orm import sessionmaker
 
 from cloudapi.db import (  # noqa: F401 (register every model)
     accounts,
+    addresses,
     betas,
     catalog,
+    disks,
     firewalls,
     flags,
     instances,

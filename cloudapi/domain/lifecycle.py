@@ -10,6 +10,8 @@ TRANSITIONS = {
     "boot": ({"offline", "stopped"}, "booting"),
     "reboot": ({"running", "offline", "stopped"}, "rebooting"),
     "shutdown": ({"running", "booting", "rebooting"}, "shutting_down"),
+    "resize": ({"running", "offline", "stopped"}, "resizing"),
+    "migrate": ({"running", "offline", "stopped"}, "migrating"),
     "delete": (None, "deleting"),  # None: from any status but "deleting" itself
 }
 
@@ -20,10 +22,16 @@ INTERMEDIATE = {
     "boot": {"booting"},
     "reboot": {"rebooting", "booting"},
     "shutdown": {"shutting_down"},
+    "resize": {"resizing", "booting"},
+    "migrate": {"migrating", "booting"},
     "delete": set(),
 }
 FINISHED = {"boot": "running", "reboot": "running", "shutdown": "offline"}
-FAILED = {"create": "offline", "boot": "offline", "reboot": "offline", "shutdown": "running"}
+# A failed resize leaves the instance offline on its new plan (and its new reservation):
+# the customer boots it or resizes again; nothing is held twice.
+# A failed migration ends in the status it started from (services/moves.py), not here.
+FAILED = {"create": "offline", "boot": "offline", "reboot": "offline", "shutdown": "running",
+          "resize": "offline", "migrate": "offline"}  # fmt: skip
 
 
 class TransitionRefused(Busy):

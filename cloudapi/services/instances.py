@@ -22,6 +22,7 @@ from cloudapi.services import (
     provision,
     reservations,
     sshkeys,
+    storage,
 )
 from cloudapi.services.paging import order_of, page_of
 
@@ -222,16 +223,21 @@ def power(database, principal, instance_id, action, options=None):
     The transition is decided on the locked row, so of two concurrent actions on one
     instance the second sees the first's result: a 404 once it is deleted, else the
     lifecycle's refusal ("Linode busy.") - and writes no job and no event. `options` is a
-    boot, reboot or shutdown body (PowerSchema).
+    boot, reboot or shutdown body (PowerSchema), checked against the instance's configs;
+    a boot or reboot job carries the config it boots (the one asked for, else the first).
     """
-    load(PowerSchema(), options or {})
     with database.transaction() as session:
         instance = get(session, principal.account_id, instance_id, lock=True)
+        configs = storage.config_ids(session, instance)
+        data = load(PowerSchema(config_ids=configs), options or {})
         instance.status = lifecycle.next_status(action, instance.status)
         instance.updated = utcnow()
         if action == "delete":
             instance.deleted_at = utcnow()
             reservations.release(session, instance.id)
             instance_parts.on_delete(session, instance)
-        outbox.record(session, instance, action, principal)
+        payload = None
+        if action in ("boot", "reboot"):
+            payload = {"config_id": storage.boot_config(session, instance, data.get("config_id"))}
+        outbox.record(session, instance, action, principal, payload)
     return instance

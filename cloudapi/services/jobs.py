@@ -7,7 +7,7 @@ from cloudapi.domain.lifecycle import FAILED, FINISHED, INTERMEDIATE
 from cloudapi.errors import Forbidden, Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.jobs import ProgressSchema
-from cloudapi.services import reservations
+from cloudapi.services import moves, reservations, storage
 
 
 def progress(database, host, job_id, report):
@@ -36,8 +36,9 @@ def progress(database, host, job_id, report):
 
 
 def _side_job(session, job, data):
-    """A job that leaves the instance's status alone (`firewall_apply`): move the job and
-    its event, when it has one (a firewall change's own event is a notification)."""
+    """A job that leaves the instance's status alone (`firewall_apply`, disk and config
+    jobs): move the job and its event, when it has one (a firewall change's own event is
+    a notification)."""
     event = session.query(Event).filter(Event.job_id == job.id).one_or_none()
     running = data["status"] == "started"
     job.state = "running" if running else ("done" if data["status"] == "finished" else "error")
@@ -48,6 +49,8 @@ def _side_job(session, job, data):
             event.percent_complete = 100 if job.state == "done" else event.percent_complete
         if job.state == "error":
             event.message = data.get("message") or f"{job.action} failed"
+    if not running:  # a disk job's end moves its disk (ready, gone, or its old size back)
+        storage.on_job_end(session, job, job.state == "done")
     return job.state
 
 
@@ -81,4 +84,6 @@ def _ended(session, job, event, instance, data):
         if job.action == "create":  # a failed create gives its GPUs back
             reservations.release(session, instance.id)
             instance.host_id = None
+    if job.action in moves.MOVES:  # settle what a move held on two hosts
+        final = moves.on_end(session, job, instance, ok) or final
     instance.status = final

@@ -17,14 +17,14 @@ def payload(data, label, plan):
         # Legacy config interfaces (public, VLAN, VPC) as sent: the agent attaches them.
         "interfaces": data.get("interfaces", []),
         "label": label,
-        "specs": {
-            "vcpus": plan.vcpus,
-            "memory_mb": plan.memory,
-            "disk_mb": plan.disk,
-            "gpus": plan.gpus,
-        },  # fmt: skip
+        "specs": specs(plan),
         "placement": None,
     }
+
+
+def specs(plan):
+    """A plan's size as the host agent builds it."""
+    return {"vcpus": plan.vcpus, "memory_mb": plan.memory, "disk_mb": plan.disk, "gpus": plan.gpus}
 
 
 def reserve(session, instance, plan):

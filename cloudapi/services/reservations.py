@@ -116,7 +116,7 @@ def _views(session, host_ids):
     return views, {n.id: n.generation for n in nodes}
 
 
-def _serialise_region(session, region_id):
+def serialise_region(session, region_id):
     """Wait for the region's other reservations to commit (step 1 of the module's protocol).
 
     A per-region lock rather than SKIP LOCKED on the chosen node: contenders then do not
@@ -139,15 +139,31 @@ def _serialise_region(session, region_id):
         pause = min(pause * 2, LOCK_POLL_MAX)
 
 
-def reserve(session, instance, plan, affinity):
+def _choose(session, region_id, req, prefer_host_id, avoid_host_id):
+    """Placement among the region's candidates: `prefer_host_id` first when it has room,
+    never `avoid_host_id`. Returns the choice and the generations of the nodes read."""
+    if prefer_host_id is not None:
+        views, generations = _views(session, [prefer_host_id])
+        try:
+            return placement.place(req, views), generations
+        except placement.NoCapacity:
+            pass
+    views, generations = _views(session, _candidate_hosts(session, region_id, req))
+    views = [v for v in views if v.id != avoid_host_id]
+    return placement.place(req, views), generations
+
+
+def reserve(session, instance, plan, affinity, prefer_host_id=None, avoid_host_id=None):
     """Place `instance` (a GPU plan) in its region and reserve what it needs.
 
+    With `prefer_host_id` (a resize: the host the instance is on) that host is tried
+    first, and the region's other hosts only when it has no room; `avoid_host_id` (a
+    migration: the host it leaves) is never chosen.
     Raises placement.NoCapacity when nothing fits, Conflict when another transaction won.
     """
     req = placement.Request(plan.gpus, plan.vcpus, plan.memory, affinity)
-    _serialise_region(session, instance.region_id)
-    views, generations = _views(session, _candidate_hosts(session, instance.region_id, req))
-    chosen = placement.place(req, views)
+    serialise_region(session, instance.region_id)
+    chosen, generations = _choose(session, instance.region_id, req, prefer_host_id, avoid_host_id)
     for part in chosen.parts:
         if part.gpu_ids:
             claimed = session.execute(
@@ -204,13 +220,14 @@ def describe(session, chosen, host):
     return {"host": host.hostname, "hugepages_1g": hugepages, "nodes": parts}
 
 
-def release(session, instance_id):
-    """Give back what an instance holds. Safe to repeat: each allocation is released once."""
-    allocations = session.scalars(
-        select(Allocation).where(
-            Allocation.instance_id == instance_id, Allocation.released_at.is_(None)
-        )
-    ).all()
+def release(session, instance_id, host_id=None):
+    """Give back what an instance holds (on `host_id` only, when given: a migration holds
+    its old host's share and its new one's until it ends). Safe to repeat: each allocation
+    is released once."""
+    held = (Allocation.instance_id == instance_id, Allocation.released_at.is_(None))
+    if host_id is not None:
+        held = (*held, Allocation.host_id == host_id)
+    allocations = session.scalars(select(Allocation).where(*held)).all()
     for alloc in allocations:
         marked = session.execute(
             update(Allocation)
@@ -229,5 +246,8 @@ def release(session, instance_id):
                 generation=NumaNode.generation + 1,
             )
         )
-    session.execute(update(Gpu).where(Gpu.instance_id == instance_id).values(instance_id=None))
+    gpus = (Gpu.instance_id == instance_id,) + (
+        () if host_id is None else (Gpu.host_id == host_id,)
+    )
+    session.execute(update(Gpu).where(*gpus).values(instance_id=None))
     return len(allocations)

@@ -161,3 +161,17 @@ def test_hosts_discover_reads_a_sysfs_tree(cli, tmp_path):
     assert "1 NUMA nodes, 1 GPUs" in cli("hosts", "add", str(path)).stdout
     missing = cli("hosts", "discover", "--sysfs", str(tmp_path / "nowhere"), ok=False)
     assert missing.returncode == 1 and "Error" in missing.stderr
+
+
+def test_hosts_drain_migrates_the_hosts_gpu_instances(cli, add_host, employee, client, db):
+    from tests.api.test_resize import gpu, last_job, make
+
+    add_host("gpu-1.us-east")
+    add_host("gpu-2.us-east")
+    _, headers = employee
+    linode = make(client, headers, gpu(1), db=db)
+    out = cli("hosts", "drain", "gpu-1.us-east").stdout
+    assert "gpu-1.us-east: draining; 1 migrating" in out
+    job = last_job(db, linode["id"])
+    assert (job.action, job.host) == ("migrate", "gpu-2.us-east")
+    assert "no host named" in cli("hosts", "drain", "gpu-9.us-east", ok=False).stderr

@@ -127,7 +127,7 @@ def make_agent(tmp_path, log):
         json.dumps({"job_id": "j", "action": "boot", "instance_id": "1", "payload": {}}).encode(),
         json.dumps({"job_id": "j", "action": "boot", "instance_id": True, "payload": {}}).encode(),
         json.dumps({"job_id": "j", "action": "boot", "instance_id": 1}).encode(),
-        json.dumps({"job_id": "j", "action": "resize", "instance_id": 1, "payload": {}}).encode(),
+        json.dumps({"job_id": "j", "action": "rescue", "instance_id": 1, "payload": {}}).encode(),
     ],
 )
 def test_poison_bodies_are_refused(body):
@@ -197,7 +197,7 @@ def test_done_jobs_survive_a_torn_last_line(tmp_path):
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json{", json.dumps({**job(), "action": "resize"}).encode(),
+    [b"not json{", json.dumps({**job(), "action": "rescue"}).encode(),
      json.dumps({"job_id": "x"}).encode()],
 )  # fmt: skip
 def test_poison_is_rejected_without_requeue(make_agent, log, body):
@@ -295,7 +295,7 @@ def test_agent_consumes_dedupes_and_skips_poison(make_agent, log):
     host = f"unit-{uuid.uuid4().hex[:8]}"
     agent = make_agent(host=host)
     one, two = job(instance_id=1), job(instance_id=2)
-    publish(host, one, b"not json{", {**job(), "action": "resize"}, one, two)
+    publish(host, one, b"not json{", {**job(), "action": "rescue"}, one, two)
     finished = lambda: len([r for r in agent.reporter.reports if r["status"] == "finished"]) == 3  # noqa: E731
     run_until(agent, finished)
     assert agent.reporter.statuses(one["job_id"]) == ["started", "started", "finished", "finished"]
