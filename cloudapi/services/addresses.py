@@ -36,10 +36,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from cloudapi.db.addresses import IPV4, IPV6, Address, AddressPool
 from cloudapi.db.base import utcnow
 from cloudapi.db.instances import Instance
+from cloudapi.db.paging import page_of
 from cloudapi.errors import Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.ips import AddressCreateSchema, RdnsSchema
-from cloudapi.services.paging import page_of
 
 # The first key of the two-key advisory locks: "AD" in the high half, the pool id below.
 _LOCK_SPACE = 0x4144 << 16

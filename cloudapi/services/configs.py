@@ -8,11 +8,11 @@ and Linode's event (`linode_config_create`, ...) in one transaction.
 
 from cloudapi.db.base import utcnow
 from cloudapi.db.disks import Config
+from cloudapi.db.paging import page_of
 from cloudapi.errors import NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.configs import ConfigCreateSchema, ConfigUpdateSchema
 from cloudapi.services import account_settings, instances, outbox, storage
-from cloudapi.services.paging import page_of
 
 # What an update may set as sent (a null kernel or interfaces list changes nothing).
 PLAIN_FIELDS = ("label", "memory_limit", "run_level", "virt_mode", "root_device", "devices")

@@ -12,6 +12,7 @@ report of the job moves the disk on (services/storage.on_job_end).
 from cloudapi.db.base import utcnow
 from cloudapi.db.catalog import Image
 from cloudapi.db.disks import Disk
+from cloudapi.db.paging import page_of
 from cloudapi.domain import sshkeys as keys
 from cloudapi.errors import Busy, Invalid
 from cloudapi.schemas import load
@@ -23,7 +24,6 @@ from cloudapi.schemas.disks import (
     DiskUpdateSchema,
 )
 from cloudapi.services import instances, outbox, sshkeys, storage
-from cloudapi.services.paging import page_of
 
 MAX_DISKS = 50  # Linode: "A Linode can have up to 50 disks."
 TOO_MANY_DISKS = "A Linode can have at most 50 disks"

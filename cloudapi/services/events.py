@@ -7,8 +7,8 @@ from sqlalchemy import select
 from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.jobs import Event
+from cloudapi.db.paging import page_of
 from cloudapi.errors import NotFound
-from cloudapi.services.paging import page_of
 
 FILTERABLE = {
     "id": "int", "action": "str", "created": "datetime", "status": "str",

@@ -14,11 +14,11 @@ from cloudapi.db.accounts import Account
 from cloudapi.db.firewalls import Firewall, FirewallDevice
 from cloudapi.db.instances import Instance
 from cloudapi.db.jobs import Event
+from cloudapi.db.paging import page_of
 from cloudapi.errors import Conflict, Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.firewalls import DeviceCreateSchema
 from cloudapi.services import firewall_outbox, instances
-from cloudapi.services.paging import page_of
 
 NOT_FOUND = "Not found"
 FIREWALL_NOT_FOUND = "Firewall not found"

@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.firewalls import Firewall, FirewallTag
+from cloudapi.db.paging import order_of, page_of
 from cloudapi.domain import firewall_rules
 from cloudapi.errors import Conflict
 from cloudapi.schemas import load
 from cloudapi.schemas.firewalls import FirewallCreateSchema, FirewallUpdateSchema, RulesSchema
 from cloudapi.services import firewall_devices, firewall_outbox
-from cloudapi.services.paging import order_of, page_of
 
 FILTERABLE = {
     "id": "int", "label": "str", "status": "str", "tags": "list", "created": "datetime",

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.instances import Instance, InstanceTag
+from cloudapi.db.paging import order_of, page_of
 from cloudapi.domain import lifecycle
 from cloudapi.domain import sshkeys as keys
 from cloudapi.domain.linode_fields import LABEL_TAKEN
@@ -24,7 +25,6 @@ from cloudapi.services import (
     sshkeys,
     storage,
 )
-from cloudapi.services.paging import order_of, page_of
 
 FILTERABLE = {
     "id": "int", "label": "str", "group": "str", "region": "str", "type": "str",

@@ -11,12 +11,12 @@ from sqlalchemy import delete, or_, select
 from cloudapi import filters
 from cloudapi.db.accounts import Token
 from cloudapi.db.base import utcnow
+from cloudapi.db.paging import order_of, page_of
 from cloudapi.errors import Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.profile import TokenCreateSchema, TokenUpdateSchema
 from cloudapi.services import tokens
 from cloudapi.services.labels import relabel
-from cloudapi.services.paging import order_of, page_of
 
 FILTERABLE = {"label": "str", "created": "datetime"}
 SQL_FIELDS = {"label": Token.label, "created": Token.created}

@@ -24,10 +24,15 @@ from cloudapi.errors import Busy, Invalid
 from cloudapi.schemas import load
 from cloudapi.schemas.linodes import TYPE_NOT_FOUND
 from cloudapi.schemas.resize import ResizeSchema
-from cloudapi.services import outbox, provision, reservations
+from cloudapi.services import outbox, provision, reservations, storage
 from cloudapi.services.instances import BUSY_CAPACITY, RESERVE_ATTEMPTS, get
 
 SAME_PLAN = "Linode is already running this service plan."
+# Linode's text (linode-cli's own suite asserts it against Linode's API).
+DISKS_TOO_BIG = (
+    "Linode has allocated more disk than the new service plan allows. "
+    "Delete or resize disks smaller."
+)
 
 
 def resize(database, snapshot, principal, features, instance_id, body):
@@ -52,6 +57,7 @@ def _resize_once(database, snapshot, principal, instance_id, plan, data):
         was_running = instance.status == "running"
         instance.status = lifecycle.next_status("resize", instance.status)
         old = snapshot.types[instance.type_id]
+        grown = _fit_disks(session, instance, old, plan, data["allow_auto_disk_resize"])
         from_host, host_id = outbox.queue_of(session, instance), instance.host_id
         if old.gpus or plan.gpus:
             # The region first, then the nodes: releasing before taking the region's lock
@@ -73,9 +79,27 @@ def _resize_once(database, snapshot, principal, instance_id, plan, data):
             "migration_type": data["migration_type"],
             "specs": provision.specs(plan),
             "placement": placed,
+            "disks": grown,
         }
         outbox.record(session, instance, "resize", principal, payload)
         return instance
+
+
+def _fit_disks(session, instance, old, plan, auto):
+    """The disks must fit the new plan; growing with `auto`, the largest ext disk takes the
+    new room (as Linode: a one-disk-plus-swap Linode grows its root). Returns the disks the
+    agent must grow, as [{disk_id, size}]."""
+    disks = storage.disks_of(session, instance)
+    used = sum(d.size for d in disks)
+    if used > plan.disk:
+        raise Invalid.field("type", DISKS_TOO_BIG)
+    roots = [d for d in disks if d.filesystem in ("ext3", "ext4")]
+    if not (auto and plan.disk > old.disk and roots):
+        return []
+    root = max(roots, key=lambda d: (d.size, -d.id))
+    root.size += plan.disk - old.disk
+    root.updated = utcnow()
+    return [{"disk_id": root.id, "size": root.size}]
 
 
 def _reserve(session, instance, plan, host_id):

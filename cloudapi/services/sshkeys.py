@@ -7,13 +7,13 @@ account's key set; another account's keys are never reachable, not even by id.
 from sqlalchemy import select
 
 from cloudapi.db.accounts import Account
+from cloudapi.db.paging import page_of
 from cloudapi.db.profile import SSHKey
 from cloudapi.domain import sshkeys as keys
 from cloudapi.errors import Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.profile import SSHKeyCreateSchema, SSHKeyUpdateSchema
 from cloudapi.services.labels import relabel
-from cloudapi.services.paging import page_of
 
 MAX_ID = 2**31 - 1
 MAX_USERS = 100  # an authorized_users list longer than this names unknown users anyway

@@ -21,8 +21,9 @@ def gpu(n):
     return f"g1-gpu-rtx6000-{n}"
 
 
-def make(client, headers, plan, status="running", db=None):
-    linode = client.post(URL, json={**BODY, "type": plan}, headers=headers).get_json()
+def make(client, headers, plan, status="running", db=None, image=True):
+    body = {**BODY, "type": plan} if image else {"region": BODY["region"], "type": plan}
+    linode = client.post(URL, json=body, headers=headers).get_json()
     if db is not None:
         set_status(db, linode["id"], status)
     return linode
@@ -116,7 +117,8 @@ def test_another_accounts_linode_is_not_found(client, customer, make_account, db
 def test_into_a_gpu_plan_and_back_reserves_then_releases_exactly(client, employee, db, gpu_hosts):
     _, headers = employee
     linode = make(client, headers, "g6-standard-2", db=db)
-    assert resize(client, headers, linode["id"], gpu(2)).status_code == 200
+    grow = {"allow_auto_disk_resize": False}  # so that its disks still fit when it goes back
+    assert resize(client, headers, linode["id"], gpu(2), **grow).status_code == 200
     hosts, nodes, gpus = held(db, linode["id"])
     assert len(hosts) == 1 and len(nodes) == 1 and gpus == 2
     job = last_job(db, linode["id"])
@@ -177,7 +179,7 @@ def test_without_the_feature_out_of_a_gpu_plan_but_not_into_one(
 ):
     """Once the account loses the feature (as after a rollback), leaving a GPU plan works."""
     account_id, headers = employee
-    linode = make(client, headers, gpu(1), db=db)
+    linode = make(client, headers, gpu(1), db=db, image=False)  # no disks to outgrow a plan
     untagged = client.delete(f"/admin/accounts/{account_id}/tags/employee", headers=admin_headers)
     assert untagged.status_code == 200
     refused = resize(client, headers, linode["id"], gpu(2))
@@ -187,3 +189,32 @@ def test_without_the_feature_out_of_a_gpu_plan_but_not_into_one(
     assert resize(client, headers, linode["id"], "g6-standard-2").status_code == 200
     assert held(db, linode["id"]) == (set(), set(), 0)
     check_invariants(db)
+
+
+def _disks(client, headers, linode_id):
+    listed = client.get(f"{URL}/{linode_id}/disks", headers=headers).get_json()["data"]
+    return {d["filesystem"]: d["size"] for d in listed}
+
+
+def test_a_smaller_plan_must_hold_the_disks(client, customer, db):
+    _, headers = customer
+    linode = make(client, headers, "g6-standard-2", db=db)
+    before = counts(db)
+    refused = resize(client, headers, linode["id"], "g6-nanode-1")
+    assert refused.status_code == 400
+    assert refused.get_json()["errors"] == [{"field": "type", "reason": (
+        "Linode has allocated more disk than the new service plan allows. "
+        "Delete or resize disks smaller.")}]  # fmt: skip
+    assert counts(db) == before
+
+
+@pytest.mark.parametrize("auto", [True, False])
+def test_growing_with_auto_disk_resize_grows_the_root_disk(client, customer, db, auto):
+    _, headers = customer
+    linode = make(client, headers, "g6-standard-2", db=db)  # 81920 MB: root 81408 + swap 512
+    assert _disks(client, headers, linode["id"]) == {"ext4": 81408, "swap": 512}
+    resize(client, headers, linode["id"], "g6-standard-4", allow_auto_disk_resize=auto)
+    root = 81408 + (163840 - 81920) if auto else 81408
+    assert _disks(client, headers, linode["id"]) == {"ext4": root, "swap": 512}
+    grown = last_job(db, linode["id"]).payload["disks"]
+    assert [d["size"] for d in grown] == ([root] if auto else [])
