@@ -37,7 +37,8 @@ STORAGE_ACTIONS = ("disk_create", "disk_update", "disk_delete", "disk_resize", "
 # The backup service has no snapshots to schedule yet: its jobs only confirm the change.
 BACKUP_ACTIONS = ("backups_enable", "backups_cancel")
 ACTIONS = ("create", "boot", "reboot", "shutdown", "delete", "firewall_apply", "resize",
-           "migrate", "undefine", *STORAGE_ACTIONS, *BACKUP_ACTIONS)  # fmt: skip
+           "migrate", "undefine", "rebuild", "clone", *STORAGE_ACTIONS,
+           *BACKUP_ACTIONS)  # fmt: skip
 MAX_BACKOFF = 60.0
 FIELDS = {"job_id": str, "action": str, "instance_id": int, "payload": dict}
 
@@ -238,6 +239,10 @@ class Agent:
                 self._resize(job_id, instance_id, job["payload"])
             elif action == "undefine":  # the instance moved to another host
                 self.driver.destroy(instance_id)
+            elif action == "rebuild":  # new disks, same domain: stop, define, boot if booted
+                self._resize(job_id, instance_id, job["payload"])
+            elif action == "clone":  # the target's domain; its disks copied, left shut off
+                self._create(job_id, instance_id, job["payload"])
             elif action in STORAGE_ACTIONS:
                 self.driver.storage(action, instance_id, job["payload"])
         except Exception as exc:

@@ -12,6 +12,10 @@ TRANSITIONS = {
     "shutdown": ({"running", "booting", "rebooting"}, "shutting_down"),
     "resize": ({"running", "offline", "stopped"}, "resizing"),
     "migrate": ({"running", "offline", "stopped"}, "migrating"),
+    "rebuild": ({"running", "offline", "stopped"}, "rebuilding"),
+    # The target of a clone onto an existing Linode (services/clone.py); a new target
+    # starts as a create does, `provisioning`. The source's status does not move.
+    "clone": ({"offline", "stopped"}, "cloning"),
     "delete": (None, "deleting"),  # None: from any status but "deleting" itself
 }
 
@@ -24,6 +28,8 @@ INTERMEDIATE = {
     "shutdown": {"shutting_down"},
     "resize": {"resizing", "booting"},
     "migrate": {"migrating", "booting"},
+    "rebuild": {"rebuilding", "booting"},
+    "clone": {"provisioning", "cloning"},
     "delete": set(),
 }
 FINISHED = {"boot": "running", "reboot": "running", "shutdown": "offline"}
@@ -31,7 +37,10 @@ FINISHED = {"boot": "running", "reboot": "running", "shutdown": "offline"}
 # the customer boots it or resizes again; nothing is held twice.
 # A failed migration ends in the status it started from (services/moves.py), not here.
 FAILED = {"create": "offline", "boot": "offline", "reboot": "offline", "shutdown": "running",
-          "resize": "offline", "migrate": "offline"}  # fmt: skip
+          "resize": "offline", "migrate": "offline", "rebuild": "offline",
+          "clone": "offline"}  # fmt: skip
+# Statuses in which no action runs on the instance: a clone's source must be in one.
+SETTLED = frozenset({"running", "offline", "stopped"})
 
 
 class TransitionRefused(Busy):
@@ -52,6 +61,12 @@ def next_status(action: str, status: str) -> str:
             raise TransitionRefused("Linode is already offline.")
         raise TransitionRefused(BUSY)
     return target
+
+
+def require_settled(status: str) -> None:
+    """Refuse ("Linode busy.") to read an instance that an action is changing right now."""
+    if status not in SETTLED:
+        raise TransitionRefused(BUSY)
 
 
 def initial_status() -> str:

@@ -68,6 +68,7 @@ def _started(job, event, instance, data):
 def _ended(session, job, event, instance, data):
     ok = data["status"] == "finished"
     job.state = "done" if ok else "error"
+    storage.forget_secrets(job)  # a rebuild's root password, say: the agent has it now
     event.status = "finished" if ok else "failed"
     event.duration = float((utcnow() - event.created).total_seconds())
     if ok:

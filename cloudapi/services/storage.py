@@ -159,12 +159,18 @@ def clear_disk(session, disk):
             config.updated = utcnow()
 
 
+def forget_secrets(job):
+    """Drop the passwords a job carried to its agent, once the job has ended."""
+    payload = job.payload or {}
+    if any(secret in payload for secret in SECRETS):
+        job.payload = {k: v for k, v in payload.items() if k not in SECRETS}
+
+
 def on_job_end(session, job, ok):
     """A disk job ended (services/jobs.py): its disk becomes ready, or goes, or, for a
     failed resize, gets its old size back. Its secrets leave the job's payload."""
     payload = job.payload or {}
-    if any(secret in payload for secret in SECRETS):
-        job.payload = {k: v for k, v in payload.items() if k not in SECRETS}
+    forget_secrets(job)
     if job.action not in ENDINGS or payload.get("disk_id") is None:
         return
     disk = session.get(Disk, payload["disk_id"])

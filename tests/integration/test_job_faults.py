@@ -316,7 +316,7 @@ def test_poison_messages_are_dead_lettered_and_the_agent_goes_on(db, account, ra
     poison = [
         b"not json{",
         json.dumps(
-            {"job_id": "p-1", "action": "resize", "instance_id": 1, "host": host, "payload": {}}
+            {"job_id": "p-1", "action": "rescue", "instance_id": 1, "host": host, "payload": {}}
         ).encode(),  # fmt: skip
         json.dumps({"job_id": "p-2", "host": host}).encode(),
     ]

@@ -28,19 +28,17 @@ FLOW_TIMEOUT = 120
 GPU_TYPE = "g1-gpu-rtx6000-1"
 PASSWORD = "Gpu-Demo-2026!x"
 USER_DATA = "#cloud-config\npackages: [nvtop]\n"
-# What the server does not serve yet; flow.mjs skips these calls, saying so.
-SKIPPED = {
-    "getLinodeConfigs": "/v4/linode/instances/1/configs",
-    "getLinodeDisks": "/v4/linode/instances/1/disks",
-    "getLinodeIPs": "/v4/linode/instances/1/ips",
-}
+# What the server does not serve yet, by SDK call and path; flow.mjs skips these calls,
+# saying so (none are left: the Linode page's configs, disks and addresses are served).
+SKIPPED = {}
 # Cloud Manager's calls in order; the GPU run adds the plan's page and the firewall drawer.
 START_UP = ["getProfile", "getAccountInfo", "getAccountSettings", "getRegions",
             "getLinodeTypes", "getImages", "getLinodes", "getAccountAvailabilities",
             "getRegionAvailabilities", "getRegionAvailability", "getFirewalls", "getSSHKeys",
             "getUsers", "getUserPreferences", "updateUserPreferences"]  # fmt: skip
 CREATE = ["createLinode (invalid)", "createLinode (unknown type)", "createLinode",
-          "getLinode", "getEvents", "getEvents (poll)", "markEventSeen", "deleteLinode",
+          "getLinode", "getLinodeConfigs", "getLinodeDisks", "getLinodeIPs", "getEvents",
+          "getEvents (poll)", "markEventSeen", "deleteLinode",
           "getLinode (deleted)", "getLinode (unknown)"]  # fmt: skip
 NOT_FOUND = [{"reason": "Not found"}]
 NETWORK_FAILURE = "network failure (no HTTP response)"  # flow.mjs, for a CORS refusal
@@ -145,6 +143,12 @@ def _check_create(steps, kind, app, account_id):
     assert {k: created[k] for k in wanted} == wanted
     assert created["status"] in ("provisioning", "booting")
     assert steps["getLinode"]["data"]["id"] == created["id"]
+    disks = steps["getLinodeDisks"]["data"]["data"]
+    assert [d["filesystem"] for d in disks] == ["ext4", "swap"]
+    (config,) = steps["getLinodeConfigs"]["data"]["data"]
+    assert config["devices"]["sda"]["disk_id"] == disks[0]["id"]
+    ips = steps["getLinodeIPs"]["data"]
+    assert [a["address"] for a in ips["ipv4"]["public"]] == created["ipv4"][:1]
     if kind == "employee":
         assert payload["interfaces"] == [{"purpose": "public"}]
         assert payload["firewall_id"] == steps["createFirewall"]["data"]["id"]

@@ -12,12 +12,9 @@ const SDK_ROOT = "https://api.linode.com/v4"; // what the SDK builds every URL f
 const PAGE_SIZE = 500; // Cloud Manager's getAll(): API_MAX_PAGE_SIZE
 export const NETWORK_FAILURE = "network failure (no HTTP response)";
 
-// Calls Cloud Manager makes after a create that this server does not serve yet.
-export const SKIPPED = {
-  getLinodeConfigs: "GET /linode/instances/{id}/configs is not served yet",
-  getLinodeDisks: "GET /linode/instances/{id}/disks is not served yet",
-  getLinodeIPs: "GET /linode/instances/{id}/ips is not served yet",
-};
+// Calls Cloud Manager makes after a create that this server does not serve yet (none now;
+// a path listed here that the server starts to serve fails tests/support/cloud_manager.py).
+export const SKIPPED = {};
 
 /** Point the SDK at `root` (http://host:port) as Cloud Manager's request.tsx does:
  * swap the SDK's API root in each URL (so /v4beta stays /v4beta), add the token, and
@@ -164,6 +161,10 @@ async function firewallDrawer(sdk, rec, options) {
 /** After the create: the Linode's page, the events poller, the notification menu. */
 async function afterCreate(sdk, rec, linode, since) {
   await rec.call("getLinode", () => sdk.getLinode(linode.id));
+  // The Linode's page: its configs, disks and addresses (LinodeDetail's tabs).
+  await rec.call("getLinodeConfigs", () => sdk.getLinodeConfigs(linode.id));
+  await rec.call("getLinodeDisks", () => sdk.getLinodeDisks(linode.id));
+  await rec.call("getLinodeIPs", () => sdk.getLinodeIPs(linode.id));
   const filters = eventFilters(since);
   const events = await rec.call("getEvents", () => sdk.getEvents({}, filters.first));
   const ids = (events?.data ?? []).map((event) => event.id);
