@@ -28,6 +28,11 @@ def precise_utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def instance_ref():
+    """An indexed column naming the instance a row belongs to, deleted with it."""
+    return mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+
+
 def owner_key(table):
     """A primary-key column naming its owner's row in `table`, deleted with that row."""
     return mapped_column(ForeignKey(f"{table}.id", ondelete="CASCADE"), primary_key=True)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cloudapi.db.base import Base, utcnow
+from cloudapi.db.base import Base, instance_ref, utcnow
 
 # A config's device slots, as Linode's spec lists them (KVM names them sda..sdh).
 SLOTS = ("sda", "sdb", "sdc", "sdd", "sde", "sdf", "sdg", "sdh")
@@ -19,9 +19,7 @@ class Disk(Base):
     __tablename__ = "disks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("instances.id", ondelete="CASCADE"), index=True
-    )
+    instance_id: Mapped[int] = instance_ref()
     label: Mapped[str] = mapped_column(String(48))
     filesystem: Mapped[str] = mapped_column(String(8))
     size: Mapped[int] = mapped_column(Integer)  # MB
@@ -42,9 +40,7 @@ class Config(Base):
     __tablename__ = "configs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("instances.id", ondelete="CASCADE"), index=True
-    )
+    instance_id: Mapped[int] = instance_ref()
     label: Mapped[str] = mapped_column(String(48))
     kernel: Mapped[str] = mapped_column(String(64))
     comments: Mapped[str] = mapped_column(Text, default="")

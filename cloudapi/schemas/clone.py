@@ -9,15 +9,14 @@ found". `disks` and `configs` must name the source's own (checked here, so every
 problem is in one 400).
 """
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate
 
 from cloudapi.domain import linode_fields, rules
-from cloudapi.schemas import BoundedList, RequestSchema, StrictBoolean, StrictInteger
+from cloudapi.schemas import BoundedList, StrictBoolean, StrictInteger
 from cloudapi.schemas import check as _check
+from cloudapi.schemas.cross_field import CrossFieldSchema, catalog_refs
 from cloudapi.schemas.linodes import (
     GROUP_MAX,
-    REGION_NOT_FOUND,
-    TYPE_NOT_FOUND,
     MetadataSchema,
     PlacementGroupSchema,
 )
@@ -28,7 +27,7 @@ ONTO_ITSELF = "A Linode cannot be cloned onto itself"
 MAX_IDS = 50  # Linode: a Linode has at most 50 disks; configs are fewer in practice
 
 
-class CloneSchema(RequestSchema):
+class CloneSchema(CrossFieldSchema):
     region = fields.String()
     type = fields.String(validate=validate.Length(max=64))
     label = fields.String(validate=_check(rules.label_problems))
@@ -51,18 +50,16 @@ class CloneSchema(RequestSchema):
         self.config_ids = frozenset(config_ids)
         self.label_taken = label_taken
 
-    @validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _cross_field(self, data, original, **kwargs):
+    def relevant(self, data, original):
         if isinstance(original, dict) and original.get("linode_id") is not None:
             # A linode_id that failed its own check still says an existing target is meant.
-            data = {**data, "linode_id": data.get("linode_id", original["linode_id"])}
-        sent = set(original) if isinstance(original, dict) else set()
-        errors = {}
-        problems = (*self._target(data, sent), *self._catalog_refs(data), *self._parts(data))
-        for field, reason in problems:
-            errors.setdefault(field, []).append(reason)
-        if errors:
-            raise ValidationError(errors)
+            return {**data, "linode_id": data.get("linode_id", original["linode_id"])}
+        return data
+
+    def problems(self, data, sent):
+        yield from self._target(data, sent)
+        yield from self._catalog_refs(data)
+        yield from self._parts(data)
 
     def _target(self, data, sent):
         if data.get("linode_id") is None:
@@ -81,17 +78,7 @@ class CloneSchema(RequestSchema):
     def _catalog_refs(self, data):
         if data.get("linode_id") is not None:
             return
-        plan = region = None
-        if "type" in data:
-            plan = self.catalog.visible_type(data["type"], self.features)
-            if plan is None:
-                yield "type", TYPE_NOT_FOUND
-        if "region" in data:
-            region = self.catalog.regions.get(data["region"])
-            if region is None:
-                yield "region", REGION_NOT_FOUND
-        if plan and region and plan.gpus and region.id not in self.catalog.gpu_regions:
-            yield "region", "GPU Linodes are not available in this region"
+        _plan, region = yield from catalog_refs(self.catalog, self.features, data)
         user_data = data.get("metadata", {}).get("user_data")
         if region and user_data is not None and "Metadata" not in region.capabilities:
             yield "metadata.user_data", "Metadata is not available in this region"

@@ -5,13 +5,14 @@ The create takes what linode_api4's `disk_create` sends: it always sends `read_o
 `stackscript_id` and `stackscript_data` are unknown fields, refused as any other.
 """
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate
 
 from cloudapi.domain import rules, sshkeys
-from cloudapi.errors import Invalid
 from cloudapi.schemas import BoundedList, RequestSchema, StrictBoolean, StrictInteger
 from cloudapi.schemas import check as _check
+from cloudapi.schemas.cross_field import CrossFieldSchema, deploy_credentials
 from cloudapi.schemas.linodes import (
+    DEPRECATED,
     IMAGE_NOT_FOUND,
     MAX_AUTHORIZED_KEYS,
     MAX_AUTHORIZED_USERS,
@@ -24,8 +25,6 @@ LABEL_MAX = 48
 SIZE_TOO_SMALL = "Disk size must be at least 1 MB"
 NO_READ_ONLY = "Read-only disks are not offered"
 NEEDS_LABEL = "label is required when not deploying an image"
-# Linode's text for an image with no credential (linode-cli's suite records it for a create).
-NEEDS_CREDENTIALS = "Must provide valid root_pass, authorized_keys, or authorized_users"
 
 
 def _required(name):
@@ -50,7 +49,7 @@ def size_field():
     )
 
 
-class DiskCreateSchema(RequestSchema):
+class DiskCreateSchema(CrossFieldSchema):
     size = size_field()
     label = label_field()
     filesystem = fields.String(validate=validate.OneOf(FILESYSTEMS))
@@ -69,16 +68,7 @@ class DiskCreateSchema(RequestSchema):
         self.image_of = image_of
         self.user_keys = user_keys
 
-    @validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _image_rules(self, data, original, **kwargs):
-        sent = set(original) if isinstance(original, dict) else set()
-        errors = {}
-        for field, reason in self._problems(data, sent):
-            errors.setdefault(field, []).append(reason)
-        if errors:
-            raise ValidationError(errors)
-
-    def _problems(self, data, sent):
+    def problems(self, data, sent):
         if "image" in sent and "image" not in data:
             return  # the image field itself failed; its own error says why
         if data.get("image") is None:
@@ -88,16 +78,10 @@ class DiskCreateSchema(RequestSchema):
         if image is None:
             yield "image", IMAGE_NOT_FOUND
         elif image.deprecated:
-            yield "image", "This image is deprecated and cannot be deployed"
+            yield "image", DEPRECATED
         elif data.get("size", image.size) < image.size:
             yield "size", f"Must be at least {image.size} MB for this image"
-        credentials = ("root_pass", "authorized_keys", "authorized_users")
-        if not any(data.get(k) for k in credentials) and "root_pass" not in sent:
-            yield "root_pass", NEEDS_CREDENTIALS
-        try:
-            self.user_keys(data.get("authorized_users") or [])
-        except Invalid as refused:
-            yield from ((e.get("field"), e["reason"]) for e in refused.errors)
+        yield from deploy_credentials(data, sent, self.user_keys)
 
     def _without_image(self, data, sent):
         for name in ("root_pass", "authorized_keys", "authorized_users"):

@@ -14,16 +14,17 @@ from cloudapi.domain import linode_fields, rules, sshkeys
 from cloudapi.errors import Invalid
 from cloudapi.schemas import BoundedList, RequestSchema, StrictBoolean, StrictInteger
 from cloudapi.schemas import check as _check
+from cloudapi.schemas.cross_field import (
+    NEEDS_CREDENTIALS,
+    CrossFieldSchema,
+    catalog_refs,
+)
 from cloudapi.schemas.linode_interfaces import interface_problems, interfaces_field
 
-TYPE_NOT_FOUND = "A valid plan type by that ID was not found"
 # The real API's words, as linode_api4's integration suite (test_errors.py) records them.
-REGION_NOT_FOUND = "region is not valid"
 IMAGE_NOT_FOUND = "A valid image by that ID was not found"
 NEEDS_IMAGE = "Only used when deploying from an image"
-# Linode's text (linode-cli's suite asserts it against Linode's API); Cloud Manager shows
-# its own, "You must provide a root password when deploying from an image.", client-side.
-NEEDS_CREDENTIALS = "Must provide valid root_pass, authorized_keys, or authorized_users"
+DEPRECATED = "This image is deprecated and cannot be deployed"
 KERNELS = ("linode/grub2", "linode/latest-64bit", "linode/direct-disk", "linode/grub-legacy")
 SWAP_MAX = 8192
 # Create parameters that exist only for accounts with the GPU feature; for everyone else
@@ -143,7 +144,7 @@ class LinodeUpdateSchema(ReadOnlyProperties):
             raise ValidationError(errors)
 
 
-class LinodeCreateSchema(RequestSchema):
+class LinodeCreateSchema(CrossFieldSchema):
     type = fields.String(required=True, error_messages={"required": "type is required"})
     region = fields.String(required=True, error_messages={"required": "region is required"})
     image = fields.String(allow_none=True)
@@ -188,29 +189,13 @@ class LinodeCreateSchema(RequestSchema):
         self.user_keys = user_keys
         self.label_taken = label_taken
 
-    @validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _cross_field(self, data, original, **kwargs):
-        errors = {}
-        sent = set(original) if isinstance(original, dict) else set()
+    def problems(self, data, sent):
         for check in (self._catalog_refs, self._image_rules, self._references, self._label):
-            for field, reason in check(data, sent):
-                errors.setdefault(field, []).append(reason)
-        if errors:
-            raise ValidationError(errors)
+            yield from check(data, sent)
 
     def _catalog_refs(self, data, sent):
-        plan = region = None
-        if "type" in data:
-            plan = self.catalog.visible_type(data["type"], self.features)
-            if plan is None:
-                yield "type", TYPE_NOT_FOUND
-        if "region" in data:
-            region = self.catalog.regions.get(data["region"])
-            if region is None:
-                yield "region", REGION_NOT_FOUND
+        plan, region = yield from catalog_refs(self.catalog, self.features, data)
         if plan and region:
-            if plan.gpus and region.id not in self.catalog.gpu_regions:
-                yield "region", "GPU Linodes are not available in this region"
             if data.get("swap_size", 0) >= plan.disk:
                 yield "swap_size", "Must be smaller than the plan's disk"
             if data.get("boot_size") is not None and data["boot_size"] > plan.disk:
@@ -238,7 +223,7 @@ class LinodeCreateSchema(RequestSchema):
         if found is None:
             yield "image", IMAGE_NOT_FOUND
         elif found.deprecated:
-            yield "image", "This image is deprecated and cannot be deployed"
+            yield "image", DEPRECATED
         if data.get("backup_id") is not None:
             yield "backup_id", "Cannot deploy from both an image and a backup"
         credentials = ("root_pass", "authorized_keys", "authorized_users")

@@ -9,23 +9,21 @@ type may only name the Linode's own plan (a resize is its own request), so a cli
 sends the plan back is not refused.
 """
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate
 
 from cloudapi.domain import rules, sshkeys
-from cloudapi.errors import Invalid
 from cloudapi.schemas import BoundedList, RequestSchema, StrictBoolean
 from cloudapi.schemas import check as _check
+from cloudapi.schemas.cross_field import TYPE_NOT_FOUND, CrossFieldSchema, deploy_credentials
 from cloudapi.schemas.linodes import (
+    DEPRECATED,
     IMAGE_NOT_FOUND,
     MAX_AUTHORIZED_KEYS,
     MAX_AUTHORIZED_USERS,
-    NEEDS_CREDENTIALS,
-    TYPE_NOT_FOUND,
     MetadataSchema,
 )
 
 NO_RESIZE = "A rebuild keeps the Linode's plan; resize it first"
-DEPRECATED = "This image is deprecated and cannot be deployed"  # the create's words
 
 
 def _required(name):
@@ -40,7 +38,7 @@ def password_field():
     )
 
 
-class RebuildSchema(RequestSchema):
+class RebuildSchema(CrossFieldSchema):
     image = fields.String(required=True, error_messages=_required("image"))
     root_pass = fields.String(validate=_check(rules.password_problem))
     authorized_keys = BoundedList(fields.String(validate=_check(sshkeys.problem)),
@@ -60,29 +58,14 @@ class RebuildSchema(RequestSchema):
         self.instance = instance
         self.user_keys = user_keys
 
-    @validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _cross_field(self, data, original, **kwargs):
-        sent = set(original) if isinstance(original, dict) else set()
-        errors = {}
-        for field, reason in self._problems(data, sent):
-            errors.setdefault(field, []).append(reason)
-        if errors:
-            raise ValidationError(errors)
-
-    def _problems(self, data, sent):
+    def problems(self, data, sent):
         if "image" in data:
             found = self.catalog.images.get(data["image"])
             if found is None:
                 yield "image", IMAGE_NOT_FOUND
             elif found.deprecated:
                 yield "image", DEPRECATED
-        credentials = ("root_pass", "authorized_keys", "authorized_users")
-        if not any(data.get(k) for k in credentials) and "root_pass" not in sent:
-            yield "root_pass", NEEDS_CREDENTIALS
-        try:
-            self.user_keys(data.get("authorized_users") or [])
-        except Invalid as refused:
-            yield from ((e.get("field"), e["reason"]) for e in refused.errors)
+        yield from deploy_credentials(data, sent, self.user_keys)
         region = self.catalog.regions.get(self.instance.region_id)
         user_data = data.get("metadata", {}).get("user_data")
         if user_data is not None and region is not None and "Metadata" not in region.capabilities:

@@ -22,7 +22,7 @@ from cloudapi.db.base import utcnow
 from cloudapi.domain import lifecycle, placement
 from cloudapi.errors import Busy, Invalid
 from cloudapi.schemas import load
-from cloudapi.schemas.linodes import TYPE_NOT_FOUND
+from cloudapi.schemas.cross_field import TYPE_NOT_FOUND
 from cloudapi.schemas.resize import ResizeSchema
 from cloudapi.services import outbox, provision, reservations, storage
 from cloudapi.services.instances import BUSY_CAPACITY, RESERVE_ATTEMPTS, get
