@@ -23,6 +23,7 @@ from cloudapi.schemas.linodes import (
     MetadataSchema,
 )
 
+NO_IMAGE = "You must specify an image"
 NO_RESIZE = "A rebuild keeps the Linode's plan; resize it first"
 
 
@@ -39,7 +40,9 @@ def password_field():
 
 
 class RebuildSchema(CrossFieldSchema):
-    image = fields.String(required=True, error_messages=_required("image"))
+    # Linode's text (linode-cli's suite asserts it against Linode's API).
+    image = fields.String(required=True, error_messages={
+        "required": NO_IMAGE, "null": NO_IMAGE, "invalid": NO_IMAGE})  # fmt: skip
     root_pass = fields.String(validate=_check(rules.password_problem))
     authorized_keys = BoundedList(fields.String(validate=_check(sshkeys.problem)),
                                   most=MAX_AUTHORIZED_KEYS)  # fmt: skip

@@ -129,7 +129,7 @@ def test_not_booted_it_ends_offline(client, customer, db):
       "A valid image by that ID was not found"),
      ({"image": "linode/debian12"}, "root_pass",
       "Must provide valid root_pass, authorized_keys, or authorized_users"),
-     ({"root_pass": SECRET}, "image", "image is required"),
+     ({"root_pass": SECRET}, "image", "You must specify an image"),
      ({**NEW, "root_pass": "password123"}, "root_pass",
       "Password does not meet strength requirement"),
      ({**NEW, "authorized_users": ["someone-else"]}, "authorized_users", None),
