@@ -60,6 +60,7 @@ def clone(database, snapshot, principal, features, instance_id, body):
 
 def _clone_once(session, snapshot, principal, features, instance_id, body):
     source, target = _lock(session, principal.account_id, instance_id, body)
+    new_target = target is None
     schema = CloneSchema(
         catalog=snapshot, features=features, source=source,
         disk_ids=[d.id for d in storage.disks_of(session, source)],
@@ -93,7 +94,7 @@ def _clone_once(session, snapshot, principal, features, instance_id, body):
         "source_instance_id": source.id, "source_host": outbox.queue_of(session, source),
         "disks": copies, "config_ids": storage.config_ids(session, target),
         "user_data": data.get("metadata", {}).get("user_data"),
-        "specs": provision.specs(plan), **placed,
+        "specs": provision.specs(plan), "new_target": new_target, **placed,
     }  # fmt: skip
     _record(session, source, target, principal, payload)
     return target

@@ -82,7 +82,10 @@ def _ended(session, job, event, instance, data):
         final = FINISHED.get(job.action) or ("running" if booted else "offline")
     else:
         final = FAILED[job.action]
-        if job.action == "create":  # a failed create gives its GPUs back
+        made_here = job.action == "create" or (
+            job.action == "clone" and job.payload.get("new_target")
+        )
+        if made_here:  # a failed create (or clone into a new Linode) gives its GPUs back
             reservations.release(session, instance.id)
             instance.host_id = None
     if job.action in moves.MOVES:  # settle what a move held on two hosts

@@ -121,6 +121,18 @@ def test_a_clone_into_a_gpu_plan_reserves_like_a_create(client, employee, db, gp
     check_invariants(db)
 
 
+def test_a_failed_gpu_clone_into_a_new_linode_gives_its_gpus_back(client, employee, db, gpu_hosts):
+    """As a failed create does: the new Linode sits offline and holds nothing."""
+    _, headers = employee
+    source = make(client, headers, db)
+    target = clone(client, headers, source["id"], {**NEW, "type": "g1-gpu-rtx6000-2"}).get_json()
+    assert held(db, target["id"])[2] == 2
+    finish(client, db, last_job(db, target["id"]), status="failed", message="copy failed")
+    assert held(db, target["id"]) == (set(), set(), 0)
+    assert status(client, headers, target["id"]) == "offline"
+    check_invariants(db)
+
+
 def test_a_hidden_gpu_plan_is_not_found_for_a_customer(client, customer, db, gpu_hosts):
     _, headers = customer
     source = make(client, headers, db)
