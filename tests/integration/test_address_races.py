@@ -5,9 +5,7 @@ does), across 4 worker processes of 4 threads each; the test then reads what was
 """
 
 import ipaddress
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -17,29 +15,13 @@ from cloudapi.db.addresses import Address, AddressPool
 from cloudapi.db.instances import Instance
 from cloudapi.db.jobs import Job
 from tests.api.test_instance_ips import swapped_pools
+from tests.integration.test_races import _burst, _env
 from tests.support.gunicorn import Gunicorn
 from tests.support.inventory import check_invariants
 
 pytestmark = pytest.mark.slow
 
 BODY = {"image": "linode/debian12", "root_pass": "Gpu-Demo-2026!x"}
-
-
-def _env(app):
-    return {"DATABASE_URL": app.config["DATABASE_URL"], "UNLEASH_REFRESH_INTERVAL": "1",
-            "RATE_LIMIT": "off", "RATE_LIMIT_CREATE": "off"}  # fmt: skip
-
-
-def _burst(calls):
-    """Run the callables at once (a barrier releases them together); their answers, in order."""
-    start = threading.Barrier(len(calls))
-
-    def run(call):
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def _holdings(db):
