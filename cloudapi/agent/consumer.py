@@ -236,11 +236,11 @@ class Agent:
             elif action == "firewall_apply":
                 self.driver.apply_firewall(instance_id, job["payload"].get("rules"))
             elif action in ("resize", "migrate"):
-                self._resize(job_id, instance_id, job["payload"])
+                self._resize(job_id, instance_id, job["payload"], action)
             elif action == "undefine":  # the instance moved to another host
                 self.driver.destroy(instance_id)
             elif action == "rebuild":  # new disks, same domain: stop, define, boot if booted
-                self._resize(job_id, instance_id, job["payload"])
+                self._resize(job_id, instance_id, job["payload"], action)
             elif action == "clone":  # the target's domain; its disks copied, left shut off
                 self._create(job_id, instance_id, job["payload"])
             elif action in STORAGE_ACTIONS:
@@ -259,13 +259,16 @@ class Agent:
         self._progress(job_id, percent_complete=50, instance_status="booting")
         self.driver.start(instance_id)
 
-    def _resize(self, job_id, instance_id, payload):
+    def _resize(self, job_id, instance_id, payload, action):
         """A resize or a migration arriving here: shut down, redefine with the payload's
         domain (hostdevs, numatune, vcpupin), boot again if it was running. On a new host
         there is nothing to stop; the old host undefines its copy when this has finished."""
-        self._progress(job_id, percent_complete=10)
+        cold = action == "migrate" and payload.get("migration_type") == "cold"
+        # A cold migration shows its instance offline while its disks are copied.
+        self._progress(job_id, percent_complete=10, instance_status="offline" if cold else None)
         if self.driver.state(instance_id) == "running":
             self.driver.stop(instance_id)
+        self.driver.transfer_disks(instance_id, payload)
         self.driver.define(instance_id, self.render_xml(payload))
         if payload.get("booted"):
             self._progress(job_id, percent_complete=60, instance_status="booting")

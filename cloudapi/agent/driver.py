@@ -41,6 +41,11 @@ class Driver(Protocol):
         """Enforce `rules` (a whole Cloud Firewall ruleset) on the instance's interfaces,
         replacing any before; None removes filtering. Allowed before the domain exists."""
 
+    def transfer_disks(self, instance_id: int, payload: dict) -> None:
+        """Lay down the disks a resize, migration or rebuild needs on this host (copied
+        from the host the instance leaves, grown to its new plan, or written afresh
+        from the image), with the domain shut off. The slow part of each."""
+
     def storage(self, action: str, instance_id: int, payload: dict) -> None:
         """Run a disk or config job (consumer.STORAGE_ACTIONS) with its payload: make,
         rename, resize, copy or delete a disk, set its root password, or take a config
@@ -52,7 +57,8 @@ class SimulatedDriver:
 
     Each domain also has ``history``, one line per state change (``defined``,
     ``running``, ``shut off``, ``destroyed``), so tests can count what happened.
-    ``boot_seconds`` is how long a start or reboot takes; other operations take a tenth.
+    ``boot_seconds`` is how long a start, a reboot or a disk transfer takes; other
+    operations take a tenth.
     """
 
     def __init__(self, state_dir, boot_seconds=0.5):
@@ -103,6 +109,10 @@ class SimulatedDriver:
         self._require(instance_id)
         self._work(self.boot_seconds)
         self._set(instance_id, RUNNING)
+
+    def transfer_disks(self, instance_id, payload):
+        """Take the time a copy takes; the disks themselves are kept by storage jobs."""
+        self._work(self.boot_seconds)
 
     def destroy(self, instance_id):
         folder = self._dir(instance_id)

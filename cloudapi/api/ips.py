@@ -44,7 +44,7 @@ def ip_address(address):
 
 
 def _slaac(instance):
-    return next((a for a in instance.addresses if a.type == IPV6), None)
+    return next((a for a in addresses.here(instance) if a.type == IPV6), None)
 
 
 def _link_local(slaac):
@@ -62,7 +62,7 @@ def _link_local(slaac):
 
 def linode_ips(instance):
     """GET .../ips: the instance's addresses by kind (no shared, reserved, VPC or ranges)."""
-    ipv4 = [a for a in instance.addresses if a.type == IPV4]
+    ipv4 = [a for a in addresses.here(instance) if a.type == IPV4]
     slaac = _slaac(instance)
     return {
         "ipv4": {
@@ -82,7 +82,7 @@ def linode_ips(instance):
 
 def linode_ipv4(instance):
     """The Linode object's `ipv4`: public addresses first, then private, oldest first."""
-    ipv4 = [a for a in instance.addresses if a.type == IPV4]
+    ipv4 = [a for a in addresses.here(instance) if a.type == IPV4]
     return [a.address for a in sorted(ipv4, key=lambda a: not a.public)]
 
 

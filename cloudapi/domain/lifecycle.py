@@ -27,7 +27,7 @@ INTERMEDIATE = {
     "reboot": {"rebooting", "booting"},
     "shutdown": {"shutting_down"},
     "resize": {"resizing", "booting"},
-    "migrate": {"migrating", "booting"},
+    "migrate": {"migrating", "offline", "booting"},  # offline: a cold one copies disks
     "rebuild": {"rebuilding", "booting"},
     "clone": {"provisioning", "cloning"},
     "delete": set(),
@@ -39,6 +39,10 @@ FINISHED = {"boot": "running", "reboot": "running", "shutdown": "offline"}
 FAILED = {"create": "offline", "boot": "offline", "reboot": "offline", "shutdown": "running",
           "resize": "offline", "migrate": "offline", "rebuild": "offline",
           "clone": "offline"}  # fmt: skip
+# Jobs that hold their instance until they end: no other job starts meanwhile, whatever
+# the status shows (services/outbox.py), but a delete and a firewall's new rules.
+HOLDING = ("resize", "migrate", "rebuild", "clone")
+CUTS_IN = frozenset({"delete", "firewall_apply"})
 # Statuses in which no action runs on the instance: a clone's source must be in one.
 SETTLED = frozenset({"running", "offline", "stopped"})
 

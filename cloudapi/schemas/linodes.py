@@ -198,8 +198,9 @@ class LinodeCreateSchema(CrossFieldSchema):
         if plan and region:
             if data.get("swap_size", 0) >= plan.disk:
                 yield "swap_size", "Must be smaller than the plan's disk"
-            if data.get("boot_size") is not None and data["boot_size"] > plan.disk:
-                yield "boot_size", "Must not exceed the plan's disk"
+            swap = data.get("swap_size", 512)
+            if data.get("boot_size") is not None and data["boot_size"] + swap > plan.disk:
+                yield "boot_size", "Must not exceed the plan's disk less the swap disk"
         if plan and "numa_affinity" in data and not plan.gpus:
             yield "numa_affinity", "Only available for GPU plans"
         user_data = data.get("metadata", {}).get("user_data")

@@ -96,12 +96,14 @@ def _claim(session, pool, slot, instance_id):
     return True
 
 
-def allocate(session, instance, kind, field):
-    """Give `instance` one address of `kind` ((type, public)) in its region, or a 400."""
+def allocate(session, instance, kind, field, region_id=None):
+    """Give `instance` one address of `kind` ((type, public)) in its region (or in
+    `region_id`), or a 400."""
+    region_id = region_id or instance.region_id
     pools = session.scalars(
         select(AddressPool)
         .where(
-            AddressPool.region_id == instance.region_id,
+            AddressPool.region_id == region_id,
             AddressPool.type == kind[0],
             AddressPool.public == kind[1],
         )
@@ -113,7 +115,7 @@ def allocate(session, instance, kind, field):
             if _claim(session, pool, slot, instance.id):
                 return
             floor = slot  # claimed by someone else: look above it
-    raise Invalid.field(field, exhausted(kind, instance.region_id))
+    raise Invalid.field(field, exhausted(kind, region_id))
 
 
 def _reload(session, instance):
@@ -137,6 +139,28 @@ def release(session, instance):
     """Free every address of `instance` (its delete's transaction)."""
     session.execute(delete(Address).where(Address.instance_id == instance.id))
     set_committed_value(instance, "addresses", [])
+
+
+def take_in(session, instance, region_id):
+    """One address in `region_id` for each kind the instance holds: a migration to that
+    data center holds both sets until it ends, so neither can be given away meanwhile."""
+    for kind in sorted({(a.type, a.public) for a in instance.addresses}):
+        allocate(session, instance, kind, "region", region_id)
+    _reload(session, instance)
+
+
+def keep_only(session, instance, region_id):
+    """Free the instance's addresses outside `region_id` (the end of such a migration)."""
+    elsewhere = select(AddressPool.id).where(AddressPool.region_id != region_id)
+    session.execute(delete(Address).where(Address.instance_id == instance.id,
+                                          Address.pool_id.in_(elsewhere)))  # fmt: skip
+    _reload(session, instance)
+
+
+def here(instance):
+    """The instance's addresses in its region: during a migration to another data center
+    its new ones are held but not yet its own."""
+    return [a for a in instance.addresses if a.pool.region_id == instance.region_id]
 
 
 # -- reads --------------------------------------------------------------------------------
@@ -165,7 +189,7 @@ def instance_of(session, account_id, instance_id, lock=False):
 def of_instance(inst, address):
     """`inst`'s address `address` (path text), or NotFound."""
     wanted = normal(address)
-    for found in inst.addresses:
+    for found in here(inst):
         if found.address == wanted:
             return found
     raise NotFound()

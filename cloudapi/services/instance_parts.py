@@ -5,7 +5,7 @@ own transaction (services/instances.py calls these two), so an instance never ex
 without its parts and no part outlives its instance.
 """
 
-from cloudapi.services import addresses, storage
+from cloudapi.services import addresses, moves, outbox, storage
 
 
 def on_create(session, instance, plan, data, image):
@@ -15,6 +15,8 @@ def on_create(session, instance, plan, data, image):
 
 
 def on_delete(session, instance):
-    """Free the deleted instance's addresses and remove its disks and configs."""
+    """Free the deleted instance's addresses and remove its disks and configs; a migration
+    under way leaves no copy behind on the side the delete job does not reach."""
+    moves.on_delete(session, instance, outbox.queue_of(session, instance))
     addresses.release(session, instance)
     storage.remove(session, instance)

@@ -7,7 +7,7 @@ from cloudapi.domain.lifecycle import FAILED, FINISHED, INTERMEDIATE
 from cloudapi.errors import Forbidden, Invalid, NotFound
 from cloudapi.schemas import load
 from cloudapi.schemas.jobs import ProgressSchema
-from cloudapi.services import moves, reservations, storage
+from cloudapi.services import moves, outbox, reservations, storage
 
 
 def progress(database, host, job_id, report):
@@ -23,7 +23,7 @@ def progress(database, host, job_id, report):
             return job.state
         if job.action not in INTERMEDIATE:  # not a lifecycle job: no instance status moves
             return _side_job(session, job, data)
-        event = session.query(Event).filter(Event.job_id == job.id).one()
+        event = outbox.event_of(session, job)
         instance = session.get(Instance, job.instance_id)
         live = instance.deleted_at is None
         if data["status"] == "started":

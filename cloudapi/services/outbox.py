@@ -7,8 +7,17 @@ the job and its event (services/jobs.py). docs/jobs.md has the protocol.
 
 import uuid
 
+from sqlalchemy import exists, select
+
 from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event, Job
+from cloudapi.domain.lifecycle import BUSY, CUTS_IN, HOLDING, TransitionRefused
+
+# Linode's notices that an action was scheduled -> the event of the action itself.
+ANNOUNCED = {
+    "linode_resize_create": "linode_resize",
+    "linode_migrate_datacenter_create": "linode_migrate_datacenter",
+}
 
 
 def queue_of(session, instance):
@@ -18,35 +27,73 @@ def queue_of(session, instance):
     return f"pool.{instance.region_id}"
 
 
-def record(session, instance, action, principal, payload=None, secondary=None, event=None):
+def record(session, instance, action, principal, payload=None, secondary=None, *,
+           event=None, announce=None, queue=None):  # fmt: skip
     """Write the job `action` for the host agent and the event the customer sees.
 
     The event's action is Linode's name for it: `event`, else `linode_<action>`.
     `secondary` is the event's (type, id, label) second entity, e.g. a create's image.
+    With `announce` (a key of ANNOUNCED), the event written now is that notice instead,
+    and the job's own event follows when the agent starts it (event_of). `queue` sends
+    the job elsewhere than the instance's queue (a migration to another data center).
     """
+    if action not in CUTS_IN and _held(session, instance.id):
+        raise TransitionRefused(BUSY)
     second_type, second_id, second_label = secondary or (None, None, None)
     job = Job(
         id=str(uuid.uuid4()),
         instance_id=instance.id,
         action=action,
-        host=queue_of(session, instance),
+        host=queue or queue_of(session, instance),
         payload={"instance_id": instance.id, "type": instance.type_id, **(payload or {})},
     )
     session.add(job)
+    now = {"status": "scheduled", "percent_complete": 0, "action": event or f"linode_{action}"}
+    if announce is not None:
+        now = {"status": "notification", "percent_complete": 100, "action": announce}
     session.add(
         Event(
             account_id=instance.account_id,
             job=job,
-            action=event or f"linode_{action}",
             entity_type="linode",
             entity_id=instance.id,
             entity_label=instance.label,
             secondary_entity_type=second_type,
             secondary_entity_id=second_id,
             secondary_entity_label=second_label,
-            status="scheduled",
-            percent_complete=0,
             username=principal.username,
+            **now,
         )
     )
     return job
+
+
+def event_of(session, job):
+    """The job's own event, or None for a job without one (a leave-behind `undefine`).
+
+    An announced job (record's `announce`) gets it now, at its first report, made from
+    the notice: Linode's clients wait for a `linode_resize` event that appears after
+    their request (linode_api4's EventPoller ignores the events there were before).
+    """
+    events = session.scalars(select(Event).where(Event.job_id == job.id).order_by(Event.id))
+    events = list(events)
+    own = [e for e in events if e.action not in ANNOUNCED]
+    if own or not events:
+        return own[0] if own else None
+    notice = events[0]
+    columns = ("account_id", "entity_type", "entity_id", "entity_label", "username",
+               *(f"secondary_entity_{c}" for c in ("type", "id", "label")))  # fmt: skip
+    made = Event(job=job, action=ANNOUNCED[notice.action], status="scheduled",
+                 percent_complete=0, **{c: getattr(notice, c) for c in columns})  # fmt: skip
+    session.add(made)
+    return made
+
+
+def _held(session, instance_id):
+    """Whether a job that holds the instance until it ends (lifecycle.HOLDING) is running.
+
+    The status alone does not always say so: a cold migration shows its instance
+    `offline` while the disks are copied, and no other job may start then."""
+    unfinished = Job.state.notin_(("done", "error"))
+    return session.scalar(select(exists().where(
+        Job.instance_id == instance_id, Job.action.in_(HOLDING), unfinished)))  # fmt: skip

@@ -153,8 +153,11 @@ def _choose(session, region_id, req, prefer_host_id, avoid_host_id):
     return placement.place(req, views), generations
 
 
-def reserve(session, instance, plan, affinity, prefer_host_id=None, avoid_host_id=None):
-    """Place `instance` (a GPU plan) in its region and reserve what it needs.
+def reserve(
+    session, instance, plan, affinity, prefer_host_id=None, avoid_host_id=None, region_id=None
+):
+    """Place `instance` (a GPU plan) in its region (or `region_id`: a migration to another
+    data center) and reserve what it needs.
 
     With `prefer_host_id` (a resize: the host the instance is on) that host is tried
     first, and the region's other hosts only when it has no room; `avoid_host_id` (a
@@ -162,8 +165,9 @@ def reserve(session, instance, plan, affinity, prefer_host_id=None, avoid_host_i
     Raises placement.NoCapacity when nothing fits, Conflict when another transaction won.
     """
     req = placement.Request(plan.gpus, plan.vcpus, plan.memory, affinity)
-    serialise_region(session, instance.region_id)
-    chosen, generations = _choose(session, instance.region_id, req, prefer_host_id, avoid_host_id)
+    region_id = region_id or instance.region_id
+    serialise_region(session, region_id)
+    chosen, generations = _choose(session, region_id, req, prefer_host_id, avoid_host_id)
     for part in chosen.parts:
         if part.gpu_ids:
             claimed = session.execute(

@@ -81,7 +81,8 @@ def _resize_once(database, snapshot, principal, instance_id, plan, data):
             "placement": placed,
             "disks": grown,
         }
-        outbox.record(session, instance, "resize", principal, payload)
+        outbox.record(session, instance, "resize", principal, payload,
+                      announce="linode_resize_create")  # fmt: skip
         return instance
 
 

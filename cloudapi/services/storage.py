@@ -57,9 +57,11 @@ def provision(session, instance, plan, data, image):
     if image is None:
         return
     swap_size = data.get("swap_size", 512)
+    # `boot_size` sets the root disk's size and leaves the rest unallocated for more disks.
+    root_size = data.get("boot_size") or plan.disk - swap_size
     made = {"disk_encryption": instance.disk_encryption, "status": "ready"}
     root = Disk(instance_id=instance.id, label=f"{image.label[:43]} Disk", filesystem="ext4",
-                size=plan.disk - swap_size, **made)  # fmt: skip
+                size=root_size, **made)  # fmt: skip
     swap = None
     if swap_size:
         swap = Disk(instance_id=instance.id, label=f"{swap_size} MB Swap Image",

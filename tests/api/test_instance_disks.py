@@ -107,6 +107,20 @@ def test_create_with_image_makes_a_root_and_a_swap_disk(client, customer):
     assert (only["label"], only["size"]) == ("Debian 12 Disk", PLAN_DISK)
 
 
+def test_boot_size_sets_the_root_disk_and_leaves_the_rest_free(client, customer, db):
+    _, headers = customer
+    linode = make_linode(client, headers, boot_size=9000)
+    sizes = [d["size"] for d in client.get(disks_url(linode), headers=headers).get_json()["data"]]
+    assert sizes == [9000, 512]
+    more = {"size": PLAN_DISK - 9512, "label": "data", "filesystem": "ext4"}
+    assert client.post(disks_url(linode), json=more, headers=headers).status_code == 200
+    before = counts(db)
+    too_big = client.post("/v4/linode/instances", json={**BODY, "boot_size": PLAN_DISK - 511},
+                          headers=headers)  # fmt: skip
+    assert reasons(too_big) == [("boot_size", "Must not exceed the plan's disk less the swap disk")]
+    assert counts(db) == before
+
+
 def test_create_without_image_has_no_disks_and_no_config(client, customer, db):
     _, headers = customer
     before = counts(db)

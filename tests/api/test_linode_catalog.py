@@ -9,7 +9,7 @@ pytestmark = pytest.mark.usefixtures("gpu_hosts")  # GPU hosts in us-east
 
 # Products behind each capability we advertise, and a path that must serve it.
 SERVED = {"Linodes": "/v4/linode/instances", "Cloud Firewall": "/v4/networking/firewalls",
-          "Metadata": None, "GPU Linodes": None}  # fmt: skip
+          "Metadata": None, "GPU Linodes": None, "Disk Encryption": None}  # fmt: skip
 
 
 def _all(client, path, headers=None):

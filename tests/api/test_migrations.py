@@ -119,8 +119,13 @@ def test_a_customer_begins_a_pending_migration(client, employee, db, admin_heade
     url = f"{URL}/{linode['id']}/migrate"
     refused = client.post(url, json={}, headers=headers)
     assert refused.get_json()["errors"] == [{"reason": "This Linode has no pending migration"}]
-    cross = client.post(url, json={"region": "eu-west"}, headers=headers)
-    assert cross.get_json()["errors"][0]["field"] == "region"
+    before = counts(db)
+    nowhere = client.post(url, json={"region": "eu-west"}, headers=headers)  # no GPUs there
+    assert nowhere.status_code == 400
+    assert nowhere.get_json()["errors"][0]["reason"].startswith("No other host in eu-west")
+    assert client.post(url, json={"region": "xx-nope"}, headers=headers).get_json() == {
+        "errors": [{"field": "region", "reason": "region is not valid"}]}  # fmt: skip
+    assert counts(db) == before
     client.post("/admin/hosts/gpu-1.us-east/status", json={"status": "draining"},
                 headers=admin_headers)  # fmt: skip
     assert client.post(url, json={"type": "cold"}, headers=headers).get_json() == {}

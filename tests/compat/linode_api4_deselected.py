@@ -7,7 +7,6 @@ the modules tests/compat/test_linode_api4_suite.py runs must pass. A test named 
 the sdist no longer has fails that test (see `stale`), so the list cannot silently rot.
 """
 
-LIFECYCLE = "instance lifecycle (issue 12)"
 VOLUMES = "Block Storage volumes: not offered"
 VPCS = "VPCs and Linode interfaces: not offered"
 VLANS = "VLANs: not offered"
@@ -42,25 +41,6 @@ DESELECTED = {
     _LINODE + "test_linode_with_block_storage_encryption": VOLUMES,
     _LINODE + "test_get_vpu": VPUS,
     _LINODE + "TestNetworkInterface::test_create_vpu": VPUS,
-    _LINODE + "test_linode_rebuild": LIFECYCLE,
-    _LINODE + "test_linode_available_backups": LIFECYCLE,
-    _LINODE + "test_linode_resize": LIFECYCLE,
-    _LINODE + "test_linode_resize_with_class": LIFECYCLE,
-    _LINODE + "test_linode_resize_with_migration_type": LIFECYCLE,
-    _LINODE + "test_linode_boot_with_config": LIFECYCLE,
-    _LINODE + "test_linode_with_disk_encryption_disabled[disabled]": LIFECYCLE,
-    _LINODE + "test_disk_resize_and_duplicate": LIFECYCLE,
-    _LINODE + "test_linode_create_disk": LIFECYCLE,
-    _LINODE + "test_linode_instance_password": LIFECYCLE,
-    _LINODE + "test_linode_ips": LIFECYCLE,
-    _LINODE + "test_linode_initate_migration": LIFECYCLE,
-    _LINODE + "test_config_update_interfaces": LIFECYCLE,
-    _LINODE + "test_get_config": LIFECYCLE,
-    _LINODE + "test_create_linode_with_kernel_and_boot_size_then_add_disk_and_rebuild": LIFECYCLE,
-    _LINODE + "TestNetworkInterface::test_list": LIFECYCLE,
-    _LINODE + "TestNetworkInterface::test_create_public": LIFECYCLE,
-    _LINODE + "TestNetworkInterface::test_create_vlan": LIFECYCLE,
-    _LINODE + "TestNetworkInterface::test_reorder": LIFECYCLE,
     _LINODE + "test_linode_upgrade_interfaces": VPCS,
     _LINODE + "test_linode_interfaces_settings": VPCS,
     _LINODE + "TestNetworkInterface::test_create_vpc": VPCS,

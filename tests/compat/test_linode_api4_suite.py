@@ -16,6 +16,7 @@ Linode's status only once its copy is 15 s old, and the suite polls for "rebooti
 a reboot, which on Linode lasts that long too.
 """
 
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -45,7 +46,12 @@ FETCH = Path(__file__).resolve().parents[2] / "tools" / "linode-api4-suite"
 MODULES = ["models/linode", "models/region", "models/account", "models/profile",
            "models/tag", "models/image", "filters", "linode_client"]  # fmt: skip
 BOOT_SECONDS = 24.0
-SUITE_TIMEOUT = 420
+# The suite's tests mostly wait (for boots, resizes, migrations: a resize is minutes), so
+# they run in SHARDS pytest sessions side by side, each with an account of its own: the
+# suite's session fixture labels its firewall by the second, and labels are unique per
+# account. Each shard has SUITE_TIMEOUT.
+SHARDS = 4
+SUITE_TIMEOUT = 900
 SUITE_KNOBS = ("LINODE_", "SKIP_E2E_", "RUN_")  # environment variables the suite reads
 # No Internet here: the suite's firewall fixture asks api.ipify.org for our address and,
 # failing that, opens no inbound port. A dead proxy makes that failure immediate.
@@ -64,8 +70,9 @@ def suite():
 
 
 @contextlib.contextmanager
-def job_stack(db, api_url, broker_url, state_dir):
-    """The relay and one agent per queue (regional pools and hosts), as threads."""
+def job_stack(db, api_url, broker_url, state_dir, boot_seconds=BOOT_SECONDS):
+    """The relay and one agent per queue (regional pools and hosts), as threads; each
+    simulated boot (and disk copy) takes `boot_seconds`."""
     stop = threading.Event()
     with db.reader() as session:
         names = [*session.scalars(select(Host.hostname)),
@@ -77,7 +84,7 @@ def job_stack(db, api_url, broker_url, state_dir):
                                 kwargs={"poll": 0.2, "stop_event": stop})]  # fmt: skip
     for name, token in agent_tokens.items():
         args = (name, api_url, token, broker_url, state_dir / name)
-        kwargs = {"boot_seconds": BOOT_SECONDS, "stop_event": stop}
+        kwargs = {"boot_seconds": boot_seconds, "stop_event": stop}
         threads.append(threading.Thread(target=run_agent, args=args, kwargs=kwargs))
     for thread in threads:
         thread.start()
@@ -86,7 +93,7 @@ def job_stack(db, api_url, broker_url, state_dir):
     finally:
         stop.set()
         for thread in threads:
-            thread.join(timeout=BOOT_SECONDS + 15)
+            thread.join(timeout=boot_seconds + 15)
 
 
 def suite_env(suite, api_url, token):
@@ -162,6 +169,22 @@ def report(results, seconds):
     print("\n".join(lines))
 
 
+def run_shards(suite, make_account, url, ids, tmp_path):
+    """Run `ids` round-robin in SHARDS concurrent sessions; return their JUnit paths and
+    the output of each."""
+
+    def shard(index):
+        _, headers = make_account(email=f"sdk-suite-{index}@example.com")
+        env = suite_env(suite, url, headers["Authorization"].removeprefix("Bearer "))
+        junit = tmp_path / f"suite-{index}.xml"
+        done = run_suite(suite, env, "-q", "-rfE", f"--junitxml={junit}", *ids[index::SHARDS])
+        return junit, done.stdout[-3000:] + done.stderr[-2000:]
+
+    count = min(SHARDS, len(ids))
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        return list(pool.map(shard, range(count)))
+
+
 def test_linode_api4_integration_suite(suite, app, db, make_account, tmp_path):
     _, headers = make_account(email="sdk-suite@example.com")
     token = headers["Authorization"].removeprefix("Bearer ")
@@ -169,22 +192,20 @@ def test_linode_api4_integration_suite(suite, app, db, make_account, tmp_path):
     env = {"DATABASE_URL": app.config["DATABASE_URL"], "BROKER_URL": broker_url,
            "RATE_LIMIT": "off", "RATE_LIMIT_CREATE": "off",
            "CLOUDAPI_INSTANCE_PATH": str(tmp_path / "instance")}  # fmt: skip
-    junit = tmp_path / "suite.xml"
     with Gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as server:
-        suite_environment = suite_env(suite, server.url, token)
-        ids = collected_ids(suite, suite_environment)
+        ids = collected_ids(suite, suite_env(suite, server.url, token))
         assert not deselected.stale(ids), f"no such tests: {deselected.stale(ids)}"
         # The selected tests by exact id: --deselect matches prefixes (deselecting
         # test_get_linode would drop test_get_linode_types as well).
         selected = [i for i in ids if i not in deselected.DESELECTED]
         started = time.monotonic()
         with job_stack(db, server.url, broker_url, tmp_path / "agents"):
-            done = run_suite(suite, suite_environment, "-q", "-rfE", f"--junitxml={junit}",
-                             *selected)  # fmt: skip
+            shards = run_shards(suite, make_account, server.url, selected, tmp_path)
         server.check_alive()
-    assert junit.exists(), done.stdout[-5000:] + done.stderr[-5000:]
-    results = outcomes(junit)
+    output = "\n".join(out for _, out in shards)
+    assert all(junit.exists() for junit, _ in shards), output
+    results = {k: v for junit, _ in shards for k, v in outcomes(junit).items()}
     report(results, time.monotonic() - started)
     bad = {i: r for i, r in results.items() if r[1] != "passed"}
-    assert len(results) == len(selected), done.stdout[-3000:]
-    assert not bad, f"{len(bad)} of the SDK's own tests did not pass:\n{done.stdout[-8000:]}"
+    assert len(results) == len(selected), output
+    assert not bad, f"{len(bad)} of the SDK's own tests did not pass:\n{output}"
