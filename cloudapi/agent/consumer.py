@@ -27,6 +27,7 @@ from pathlib import Path
 
 from kombu import Consumer
 
+from cloudapi.agent.keys import NoKeys
 from cloudapi.jobs import broker
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,10 @@ class Agent:
     :func:`cloudapi.agent.domain_xml.render`, imported when first needed).
     """
 
-    def __init__(self, host, broker_url, reporter, driver, state_dir, render_xml=None):
+    def __init__(self, host, broker_url, reporter, driver, state_dir, render_xml=None,
+                 keyring=None):  # fmt: skip
         self.host = host
+        self.keyring = keyring or NoKeys()  # opens the sealed secrets (agent/keys.py)
         self.broker_url = broker_url
         self.reporter = reporter
         self.driver = driver
@@ -223,6 +226,7 @@ class Agent:
         job_id, action, instance_id = job["job_id"], job["action"], job["instance_id"]
         log.info("agent %s: job %s: %s linode %s", self.host, job_id, action, instance_id)
         try:
+            job = {**job, "payload": self.keyring.open(job["payload"])}  # in memory only
             if action == "create":
                 self._create(job_id, instance_id, job["payload"])
             elif action == "boot":
@@ -252,6 +256,7 @@ class Agent:
 
     def _create(self, job_id, instance_id, payload):
         self._progress(job_id, percent_complete=10)
+        self.driver.prepare(instance_id, payload)  # its disks (and cloud-init seed)
         xml = self.render_xml(payload)
         self.driver.define(instance_id, xml)
         if payload.get("booted", True) is False:
@@ -269,6 +274,8 @@ class Agent:
         if self.driver.state(instance_id) == "running":
             self.driver.stop(instance_id)
         self.driver.transfer_disks(instance_id, payload)
+        if action == "rebuild":  # a new root disk from the image, and a new seed
+            self.driver.prepare(instance_id, payload, fresh=True)
         self.driver.define(instance_id, self.render_xml(payload))
         if payload.get("booted"):
             self._progress(job_id, percent_complete=60, instance_status="booting")

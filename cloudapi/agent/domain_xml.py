@@ -5,7 +5,16 @@ gets every PCI function of each GPU's IOMMU group passed through with VFIO, its 
 one to one onto the reserved host threads, its memory bound (``strict``) to the reserved NUMA
 node(s) with one guest NUMA cell per host node, and locked RAM (VFIO pins it for DMA), on
 1 GiB hugepages when the host has them. A standard plan (``placement`` null) gets only vCPUs,
-memory, disk and network; the hypervisor places it.
+memory, disks and network; the hypervisor places it.
+
+Every domain's disks are files in ``disk_dir``: the root disk (a qcow2 overlay on the image,
+`cloudapi.agent.images`) as vda, swap (raw) as vdb when the payload has ``swap_size``, and
+the cloud-init NoCloud seed as a SATA CD-ROM when ``seed`` is set. ``boot`` (``kernel``,
+``initrd``, ``cmdline``) boots a kernel of the host directly instead of the disk's
+bootloader; ``domain_type="qemu"`` is QEMU's emulation, for hosts without KVM (a default
+CPU model there: host-passthrough needs KVM); ``cpu_mode=None`` asks for the hypervisor's
+default CPU model under KVM too (some nested hypervisors refuse host-passthrough);
+``network=None`` leaves out the interface.
 
 `cloudapi.agent.domain_xml_checks` checks what libvirt's RelaxNG schema cannot see.
 """
@@ -35,12 +44,33 @@ def domain_uuid(instance_id):
     return str(uuidlib.uuid5(UUID_NAMESPACE, str(instance_id)))
 
 
-def disk_path(instance_id):
-    return f"{DISK_DIR}/{domain_name(instance_id)}.img"
+def disk_path(instance_id, disk_dir=DISK_DIR):
+    """The root disk: a qcow2 overlay on the instance's image."""
+    return f"{disk_dir}/{domain_name(instance_id)}-root.qcow2"
 
 
-def render(payload: dict, uuid: str | None = None) -> str:
-    """The domain XML for a create payload; ValueError when the payload is inconsistent."""
+def swap_path(instance_id, disk_dir=DISK_DIR):
+    return f"{disk_dir}/{domain_name(instance_id)}-swap.img"
+
+
+def seed_path(instance_id, disk_dir=DISK_DIR):
+    return f"{disk_dir}/{domain_name(instance_id)}-seed.iso"
+
+
+def render(
+    payload: dict,
+    uuid: str | None = None,
+    *,
+    disk_dir: str = DISK_DIR,
+    seed: bool = False,
+    boot: dict | None = None,
+    network: str | None = NETWORK,
+    domain_type: str = "kvm",
+    cpu_mode: str | None = "host-passthrough",
+    firewall_filter: str | None = None,
+) -> str:
+    """The domain XML for a create payload; ValueError when the payload is inconsistent.
+    `firewall_filter` names the nwfilter the interface is bound to (its Cloud Firewall)."""
     instance_id = payload["instance_id"]
     specs = payload["specs"]
     vcpus = _positive(specs, "vcpus")
@@ -49,7 +79,7 @@ def render(payload: dict, uuid: str | None = None) -> str:
     placement = payload.get("placement")
     nodes = _nodes(placement, vcpus, memory_mb) if placement else None
 
-    domain = ET.Element("domain", type="kvm")
+    domain = ET.Element("domain", type=domain_type)
     _text(domain, "name", domain_name(instance_id))
     _text(domain, "uuid", str(uuidlib.UUID(uuid)) if uuid else domain_uuid(instance_id))
     metadata = ET.SubElement(domain, "metadata")
@@ -66,15 +96,17 @@ def render(payload: dict, uuid: str | None = None) -> str:
     _memory_backing_and_pinning(domain, placement, nodes, vcpus)
     os_ = ET.SubElement(domain, "os")
     _text(os_, "type", "hvm", arch="x86_64", machine="q35")
-    ET.SubElement(os_, "boot", dev="hd")
+    _boot(os_, boot)
     features = ET.SubElement(domain, "features")
     ET.SubElement(features, "acpi")
     ET.SubElement(features, "apic")
-    _cpu(domain, vcpus, nodes)
+    _cpu(domain, vcpus, nodes, cpu_mode if domain_type == "kvm" else None)
     _text(domain, "on_poweroff", "destroy")
     _text(domain, "on_reboot", "restart")
     _text(domain, "on_crash", "destroy")
-    _devices(domain, instance_id, nodes)
+    devices = ET.SubElement(domain, "devices")
+    _disks(devices, instance_id, payload, disk_dir, seed)
+    _devices(devices, nodes, network, firewall_filter)
 
     ET.indent(domain)
     return ET.tostring(domain, encoding="unicode") + "\n"
@@ -103,10 +135,22 @@ def _memory_backing_and_pinning(domain, placement, nodes, vcpus):
         ET.SubElement(numatune, "memnode", cellid=str(cell), mode="strict", nodeset=str(n["node"]))
 
 
-def _cpu(domain, vcpus, nodes):
-    """Host-passthrough CPU with a topology of `vcpus`, and one guest cell per host node."""
+def _boot(os_, boot):
+    """Boot from the disk, or a host kernel (with its initrd and command line) directly."""
+    if not boot or not boot.get("kernel"):
+        ET.SubElement(os_, "boot", dev="hd")
+        return
+    _text(os_, "kernel", boot["kernel"])
+    for tag in ("initrd", "cmdline"):
+        if boot.get(tag):
+            _text(os_, tag, boot[tag])
+
+
+def _cpu(domain, vcpus, nodes, mode="host-passthrough"):
+    """A host-passthrough CPU (``mode`` None: the hypervisor's default model) with a
+    topology of `vcpus`, and one guest cell per host node."""
     threads_per_core = 2 if vcpus % 2 == 0 else 1
-    cpu = ET.SubElement(domain, "cpu", mode="host-passthrough", check="none")
+    cpu = ET.SubElement(domain, "cpu", {"mode": mode, "check": "none"} if mode else {})
     cores = str(vcpus // threads_per_core)
     ET.SubElement(
         cpu, "topology", sockets="1", dies="1", cores=cores, threads=str(threads_per_core)
@@ -122,16 +166,34 @@ def _cpu(domain, vcpus, nodes):
         first = last + 1
 
 
-def _devices(domain, instance_id, nodes):
-    """Disk, network, serial console; a GPU instance's VFIO functions, and no balloon."""
-    devices = ET.SubElement(domain, "devices")
+def _disks(devices, instance_id, payload, disk_dir, seed):
+    """Root (vda, qcow2 overlay), swap (vdb, raw) if any, the NoCloud seed as a CD-ROM."""
+    _disk(devices, disk_path(instance_id, disk_dir), "vda", "qcow2")
+    if payload.get("swap_size"):
+        _disk(devices, swap_path(instance_id, disk_dir), "vdb", "raw")
+    if seed:
+        cdrom = ET.SubElement(devices, "disk", type="file", device="cdrom")
+        ET.SubElement(cdrom, "driver", name="qemu", type="raw")
+        ET.SubElement(cdrom, "source", file=seed_path(instance_id, disk_dir))
+        ET.SubElement(cdrom, "target", dev="sda", bus="sata")
+        ET.SubElement(cdrom, "readonly")
+
+
+def _disk(devices, path, dev, kind):
     disk = ET.SubElement(devices, "disk", type="file", device="disk")
-    ET.SubElement(disk, "driver", name="qemu", type="raw", cache="none", io="native")
-    ET.SubElement(disk, "source", file=disk_path(instance_id))
-    ET.SubElement(disk, "target", dev="vda", bus="virtio")
-    interface = ET.SubElement(devices, "interface", type="network")
-    ET.SubElement(interface, "source", network=NETWORK)
-    ET.SubElement(interface, "model", type="virtio")
+    ET.SubElement(disk, "driver", name="qemu", type=kind, cache="none", io="native")
+    ET.SubElement(disk, "source", file=path)
+    ET.SubElement(disk, "target", dev=dev, bus="virtio")
+
+
+def _devices(devices, nodes, network, firewall_filter=None):
+    """Network, serial console; a GPU instance's VFIO functions, and no balloon."""
+    if network:
+        interface = ET.SubElement(devices, "interface", type="network")
+        ET.SubElement(interface, "source", network=network)
+        ET.SubElement(interface, "model", type="virtio")
+        if firewall_filter:
+            ET.SubElement(interface, "filterref", filter=firewall_filter)
     serial = ET.SubElement(devices, "serial", type="pty")
     ET.SubElement(serial, "target", port="0")
     console = ET.SubElement(devices, "console", type="pty")

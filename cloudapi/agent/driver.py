@@ -1,7 +1,8 @@
 """What the agent asks of the hypervisor, and a simulated one that keeps its state on disk.
 
-A real driver would wrap libvirt (``virDomainDefineXML``, ``create``, ``shutdown``,
-``reboot``, ``destroy`` + ``undefine``). Every operation must be idempotent, because a job
+The real one, :class:`cloudapi.agent.libvirt_driver.LibvirtDriver`, wraps libvirt
+(``virDomainDefineXML``, ``create``, ``shutdown``, ``reboot``, ``destroy`` + ``undefine``)
+and makes disks with ``qemu-img``. Every operation must be idempotent, because a job
 can run again after the agent was killed in the middle of it: defining a defined domain
 replaces its XML, starting a running one does nothing, and so on.
 """
@@ -22,6 +23,11 @@ class DriverError(Exception):
 
 
 class Driver(Protocol):
+    def prepare(self, instance_id: int, payload: dict, fresh: bool = False) -> None:
+        """Lay down what a create (or, ``fresh``, a rebuild: the root disk made again)
+        needs before its domain is defined: the disks from the payload's image, the
+        cloud-init seed. Kept when already there unless ``fresh``."""
+
     def define(self, instance_id: int, xml: str) -> None: ...
 
     def start(self, instance_id: int) -> None: ...
@@ -82,6 +88,9 @@ class SimulatedDriver:
     def _work(self, seconds):
         if seconds > 0:
             time.sleep(seconds)
+
+    def prepare(self, instance_id, payload, fresh=False):
+        """Nothing: the simulated disks are the storage jobs' ``disks.json``."""
 
     def define(self, instance_id, xml):
         self._work(self.boot_seconds / 10)

@@ -1,7 +1,8 @@
 """Job progress, reported to the API: ``POST /internal/jobs/<job_id>/progress``.
 
 The body is ``{"status": "started" | "finished" | "failed", "percent_complete": ...,
-"instance_status": ..., "message": ...}`` (docs/jobs.md), sent with the host's token.
+"instance_status": ..., "message": ...}`` (docs/jobs.md), sent with the host's token;
+and the agent's public key at start: ``PUT /internal/agents/key``.
 """
 
 import logging
@@ -41,30 +42,38 @@ class Reporter:
             body["instance_status"] = instance_status
         if message is not None:
             body["message"] = message[:1024]
+        what = f"report {status} for job {job_id}"
         url = f"{self.api_url}/internal/jobs/{job_id}/progress"
+        self._send("POST", url, body, what, dropped=(404, 409))
+
+    def register_key(self, public_key):
+        """Register the agent's newest public key (base64): ``PUT /internal/agents/key``,
+        so that its jobs' secrets are sealed to it (cloudapi/agent/keys.py). Retried as a
+        report is; raises :class:`ReportError` when it could not be registered."""
+        url = f"{self.api_url}/internal/agents/key"
+        return self._send("PUT", url, {"public_key": public_key}, "key registration").json()
+
+    def _send(self, method, url, body, what, dropped=()):
+        """The answer to one request, retried on connection errors and 5xx; None for a
+        status in `dropped` (logged); ReportError for any other 4xx, or when out of tries."""
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                answer = self.session.post(url, json=body, timeout=self.timeout)
+                answer = self.session.request(method, url, json=body, timeout=self.timeout)
             except requests.RequestException as exc:
                 if last:
-                    raise ReportError(f"report {status} for job {job_id}: {exc}") from exc
+                    raise ReportError(f"{what}: {exc}") from exc
                 time.sleep(self.pause * (attempt + 1))
                 continue
             if answer.status_code < 400:
-                return
-            if answer.status_code in (404, 409):
-                log.warning(
-                    "report %s for job %s refused (%s): %s",
-                    status, job_id, answer.status_code, answer.text[:200],
-                )  # fmt: skip
-                return
+                return answer
+            if answer.status_code in dropped:
+                log.warning("%s refused (%s): %s", what, answer.status_code, answer.text[:200])
+                return None
             if answer.status_code < 500 or last:
-                raise ReportError(
-                    f"report {status} for job {job_id}: HTTP {answer.status_code} "
-                    f"{answer.text[:200]}"
-                )
+                raise ReportError(f"{what}: HTTP {answer.status_code} {answer.text[:200]}")
             time.sleep(self.pause * (attempt + 1))
+        return None
 
     def close(self):
         self.session.close()

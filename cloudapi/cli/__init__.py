@@ -6,7 +6,7 @@ kept on click's context (runtime.py); domain errors become CLI errors in errors.
 
 import click
 
-from cloudapi.cli import accounts, betas, db, demo, flags, hosts, jobs, serve, tokens
+from cloudapi.cli import accounts, agent_keys, betas, db, demo, flags, hosts, jobs, serve, tokens
 from cloudapi.cli.errors import TranslatingGroup
 from cloudapi.cli.runtime import Runtime
 
@@ -18,6 +18,6 @@ def main(ctx):
     ctx.ensure_object(Runtime)
 
 
-for _module in (db, serve, accounts, tokens, flags, betas, hosts, jobs, demo):
+for _module in (db, serve, accounts, tokens, flags, betas, hosts, jobs, agent_keys, demo):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -24,18 +24,32 @@ def relay(runtime, poll):
 @click.option("--host", "hostname", required=True, help="The host (or pool.<region>) to serve.")
 @click.option("--api", "api_url", default="http://127.0.0.1:8000", show_default=True)
 @click.option("--token", envvar="AGENT_TOKEN", help="The host's token (env AGENT_TOKEN).")
-@click.option("--boot-seconds", default=0.5, show_default=True, type=float)
+@click.option("--boot-seconds", default=0.5, show_default=True, type=float,
+              help="How long the simulated driver takes to boot.")  # fmt: skip
+@click.option("--driver", "driver_kind", envvar="AGENT_DRIVER", default="simulated",
+              show_default=True, type=click.Choice(["simulated", "libvirt"]),
+              help="simulated (domains as files) or libvirt (env AGENT_DRIVER).")  # fmt: skip
+@click.option("--libvirt-uri", envvar="LIBVIRT_URI", default="qemu:///system",
+              show_default=True, help="The libvirt to drive (env LIBVIRT_URI).")  # fmt: skip
+@click.option("--image-store", envvar="AGENT_IMAGE_STORE", default="/var/lib/cloudapi/images",
+              show_default=True, help="Base images, linode/debian12 as linode_debian12.qcow2 "
+              "(env AGENT_IMAGE_STORE).")  # fmt: skip
+@click.option("--disk-dir", envvar="AGENT_DISK_DIR", default="/var/lib/cloudapi/disks",
+              show_default=True, help="Instance disks and seeds (env AGENT_DISK_DIR).")  # fmt: skip
 @pass_runtime
-def agent(runtime, hostname, api_url, token, boot_seconds):
+def agent(runtime, hostname, api_url, token, boot_seconds, driver_kind, libvirt_uri, image_store,
+          disk_dir):  # fmt: skip
     """Run the host agent for HOST: consume its jobs, run them, report progress."""
-    from cloudapi.agent.main import run_agent
+    from cloudapi.agent.main import make_driver, run_agent
 
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s agent {hostname} %(message)s")
     config = runtime.config
     if not token:
         token = tokens.issue(runtime.database, host=hostname, label=f"agent {hostname}")
     state = Path(config["AGENT_STATE_DIR"]) / hostname
-    run_agent(hostname, api_url, token, config["BROKER_URL"], state, boot_seconds)
+    driver = make_driver(driver_kind, state, boot_seconds, libvirt_uri, image_store, disk_dir)
+    run_agent(hostname, api_url, token, config["BROKER_URL"], state, boot_seconds,
+              driver=driver)  # fmt: skip
 
 
 @click.command("domain-xml")

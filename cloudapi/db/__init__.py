@@ -9,6 +9,7 @@ from sqlalchemy.orm import sessionmaker
 from cloudapi.db import (  # noqa: F401 (register every model)
     accounts,
     addresses,
+    agent_keys,
     betas,
     catalog,
     disks,

@@ -12,6 +12,7 @@ from sqlalchemy import exists, select
 from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event, Job
 from cloudapi.domain.lifecycle import BUSY, CUTS_IN, HOLDING, TransitionRefused
+from cloudapi.services import sealing
 
 # Linode's notices that an action was scheduled -> the event of the action itself.
 ANNOUNCED = {
@@ -40,13 +41,11 @@ def record(session, instance, action, principal, payload=None, secondary=None, *
     if action not in CUTS_IN and _held(session, instance.id):
         raise TransitionRefused(BUSY)
     second_type, second_id, second_label = secondary or (None, None, None)
-    job = Job(
-        id=str(uuid.uuid4()),
-        instance_id=instance.id,
-        action=action,
-        host=queue or queue_of(session, instance),
-        payload={"instance_id": instance.id, "type": instance.type_id, **(payload or {})},
-    )
+    host = queue or queue_of(session, instance)
+    payload = {"instance_id": instance.id, "type": instance.type_id, **(payload or {})}
+    # Secrets go sealed to the queue's agent, never in clear (services/sealing.py).
+    job = Job(id=str(uuid.uuid4()), instance_id=instance.id, action=action, host=host,
+              payload=sealing.seal(session, host, payload))  # fmt: skip
     session.add(job)
     now = {"status": "scheduled", "percent_complete": 0, "action": event or f"linode_{action}"}
     if announce is not None:

@@ -6,8 +6,11 @@ from cloudapi.services import reservations
 
 
 def payload(data, label, plan):
-    """What the host agent needs to build the instance. The root password is not kept."""
+    """What the host agent needs to build the instance. The root password, when sent, goes
+    sealed to the agent (the outbox seals it: services/sealing.py) and is never kept."""
+    secret = {"root_pass": data["root_pass"]} if data.get("root_pass") else {}
     return {
+        **secret,
         "region": data["region"],
         "image": data.get("image"),
         "booted": data.get("booted", data.get("image") is not None),

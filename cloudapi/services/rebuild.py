@@ -11,8 +11,9 @@ with (`live_placement`). The agent shuts
 the instance down, defines it again and boots it when `booted`; it is `rebuilding`
 meanwhile, then `running` (or `offline`).
 
-The root password goes to the agent in the job's payload and nowhere else; it leaves the
-payload when the job ends (services/jobs.py drops every job's secrets then).
+The root password goes to the agent in the job's payload, sealed to the agent's key
+(services/sealing.py), and nowhere else; it leaves the payload when the job ends
+(services/jobs.py drops every job's secrets then).
 
 The password reset sets the root password of the root disk (the disk the first config
 boots, else the oldest that is not swap) of a Linode that is shut down, as Linode
@@ -70,8 +71,6 @@ def rebuild(database, snapshot, principal, features, instance_id, body):
             numa_affinity=instance.numa_affinity,
             placement=live_placement(session, instance),
         )
-        if data.get("root_pass"):
-            payload["root_pass"] = data["root_pass"]  # for the agent only; never kept
         secondary = ("image", image.id, image.label[:64])
         outbox.record(session, instance, "rebuild", principal, payload, secondary)
         return instance

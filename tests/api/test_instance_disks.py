@@ -14,6 +14,7 @@ from cloudapi.db.jobs import Event, Job
 from cloudapi.services import tokens
 from tests.support import openapi
 from tests.support.rows import set_status
+from tests.support.sealing import agent_ring, opened_secret
 
 PASSWORD = "Gpu-Demo-2026!x"
 BODY = {"type": "g6-nanode-1", "region": "us-east", "image": "linode/debian12",
@@ -189,14 +190,16 @@ def test_disk_create_rules(client, customer, db, body, problems):
     assert counts(db) == before
 
 
-def test_disk_from_an_image_hands_the_agent_its_password_once(client, customer, db):
+def test_disk_from_an_image_hands_the_agent_its_password_once(client, customer, db, tmp_path):
     _, headers = customer
+    ring = agent_ring(db, "pool.us-east", tmp_path / "keys")
     linode = empty_linode(client, headers)
     body = {"size": 2000, "image": "linode/debian12", "root_pass": PASSWORD}
     made = client.post(disks_url(linode), json=body, headers=headers)
     assert made.get_json()["label"] == "Debian 12 Disk"
     job, _ = latest(db, linode["id"])
-    assert job.payload["root_pass"] == PASSWORD and job.payload["image"] == "linode/debian12"
+    assert opened_secret(ring, job.payload, "root_pass") == PASSWORD  # sealed to the agent
+    assert job.payload["image"] == "linode/debian12"
     report(client, db, job)
     job, _ = latest(db, linode["id"])
     assert "root_pass" not in job.payload  # gone from the outbox once the job ended
@@ -232,8 +235,9 @@ def test_resize_needs_the_linode_offline_and_the_room(client, customer, db):
     assert (shown["size"], shown["status"]) == (21000, "ready")
 
 
-def test_password_reset_rules(client, customer, db):
+def test_password_reset_rules(client, customer, db, tmp_path):
     _, headers = customer
+    ring = agent_ring(db, "pool.us-east", tmp_path / "keys")
     linode = make_linode(client, headers)
     root = client.get(disks_url(linode), headers=headers).get_json()["data"][0]
     url = f"{disks_url(linode)}/{root['id']}/password"
@@ -250,7 +254,7 @@ def test_password_reset_rules(client, customer, db):
     done = client.post(url, json={"password": "An0ther-Str0ng-Pass!"}, headers=headers)
     assert done.status_code == 200 and done.get_json() == {}
     job = assert_one_write(db, before, linode["id"], "password_reset")
-    assert job.payload["password"] == "An0ther-Str0ng-Pass!"
+    assert opened_secret(ring, job.payload, "password") == "An0ther-Str0ng-Pass!"
     report(client, db, job)
     assert "password" not in latest(db, linode["id"])[0].payload
     gone = client.post(f"{disks_url(linode)}/999999/password", json={"password": PASSWORD},

@@ -10,6 +10,7 @@ from cloudapi.db.jobs import Event
 from tests.api.test_rebuild import counts, make, tables_holding
 from tests.api.test_resize import finish, last_job
 from tests.support.rows import set_status
+from tests.support.sealing import agent_ring, opened_secret
 
 URL = "/v4/linode/instances"
 SECRET = "Reset-Secret-2026!w"
@@ -30,8 +31,10 @@ def status(client, headers, linode_id):
 
 
 @pytest.mark.parametrize("outcome", ["finished", "failed"])
-def test_an_offline_linode_gets_a_side_job_for_its_root_disk(client, customer, db, outcome):
+def test_an_offline_linode_gets_a_side_job_for_its_root_disk(client, customer, db, outcome,
+                                                             tmp_path):  # fmt: skip
     _, headers = customer
+    ring = agent_ring(db, "pool.us-east", tmp_path / "keys")
     linode = make(client, headers, db, status="offline")
     before = counts(db)
     answer = reset(client, headers, linode["id"], {"root_pass": SECRET})
@@ -41,11 +44,11 @@ def test_an_offline_linode_gets_a_side_job_for_its_root_disk(client, customer, d
     job = last_job(db, linode["id"])
     assert job.action == "password_reset" and job.host == "pool.us-east"
     assert job.payload["disk_id"] == root_disk(db, linode["id"])
-    assert job.payload["password"] == SECRET
+    assert opened_secret(ring, job.payload, "password") == SECRET  # sealed to the agent
     with db.reader() as session:
         event = session.scalars(select(Event).where(Event.job_id == job.id)).one()
     assert (event.action, event.entity_id) == ("password_reset", linode["id"])
-    assert tables_holding(db, SECRET) == {"jobs"}
+    assert tables_holding(db, SECRET) == set()  # never in clear, not even in the job
     assert status(client, headers, linode["id"]) == "offline"
     finish(client, db, job, status=outcome)
     assert tables_holding(db, SECRET) == set()

@@ -18,6 +18,7 @@ from cloudapi.services import tokens
 from tests.api.test_resize import finish, held, last_job
 from tests.support.inventory import check_invariants
 from tests.support.rows import set_status
+from tests.support.sealing import agent_ring, opened_secret
 
 URL = "/v4/linode/instances"
 PASSWORD = "Gpu-Demo-2026!x"
@@ -180,14 +181,15 @@ def test_another_accounts_linode_is_not_found(client, customer, make_account, db
 
 @pytest.mark.parametrize("outcome, status", [("finished", "running"), ("failed", "offline")])
 def test_the_password_is_only_in_the_job_and_only_until_it_ends(
-    client, customer, db, outcome, status
+    client, customer, db, outcome, status, tmp_path
 ):
     _, headers = customer
     linode = make(client, headers, db)
+    ring = agent_ring(db, "pool.us-east", tmp_path / "keys")
     assert rebuild(client, headers, linode["id"], NEW).status_code == 200
     job = last_job(db, linode["id"])
-    assert job.payload["root_pass"] == SECRET
-    assert tables_holding(db, SECRET) == {"jobs"}
+    assert opened_secret(ring, job.payload, "root_pass") == SECRET  # sealed to the agent
+    assert tables_holding(db, SECRET) == set()  # never in clear, not even in the job
     finish(client, db, job, status=outcome)
     assert tables_holding(db, SECRET) == set()
     assert "root_pass" not in last_job(db, linode["id"]).payload

@@ -50,7 +50,7 @@ BOOT_SECONDS = 24.0
 # they run in SHARDS pytest sessions side by side, each with an account of its own: the
 # suite's session fixture labels its firewall by the second, and labels are unique per
 # account. Each shard has SUITE_TIMEOUT.
-SHARDS = 4
+SHARDS = 6
 SUITE_TIMEOUT = 900
 SUITE_KNOBS = ("LINODE_", "SKIP_E2E_", "RUN_")  # environment variables the suite reads
 # No Internet here: the suite's firewall fixture asks api.ipify.org for our address and,

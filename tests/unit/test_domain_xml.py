@@ -136,8 +136,9 @@ def test_two_gpus_machine_disk_network_and_identity():
     assert (os_type.text, os_type.attrib) == ("hvm", {"arch": "x86_64", "machine": "q35"})
     assert [f.tag for f in root.find("features")] == ["acpi", "apic"]
     disks = root.findall("devices/disk")
-    assert len(disks) == 1 and disks[0].attrib == {"type": "file", "device": "disk"}
-    assert disks[0].find("source").attrib == {"file": "/var/lib/cloudapi/disks/linode-123.img"}
+    assert [d.attrib for d in disks] == [{"type": "file", "device": "disk"}] * 2  # root, swap
+    root_disk = {"file": "/var/lib/cloudapi/disks/linode-123-root.qcow2"}
+    assert disks[0].find("source").attrib == root_disk
     assert disks[0].find("target").attrib == {"dev": "vda", "bus": "virtio"}
     (interface,) = root.findall("devices/interface")
     assert interface.get("type") == "network"
