@@ -9,7 +9,7 @@ import pytest
 
 from tests.compat.conftest import STRONG_PASSWORD, cli_json, token_of
 from tests.support.inventory import check_invariants
-from tests.support.rows import set_status
+from tests.support.rows import settle
 
 pytestmark = pytest.mark.slow  # starts a live server and an external client
 
@@ -20,7 +20,7 @@ BODY = {"type": "g6-standard-2", "region": "us-east", "image": "linode/debian12"
 def _made(client, headers, db, **changes):
     linode = client.post("/v4/linode/instances", json={**BODY, **changes}, headers=headers)
     assert linode.status_code == 200, linode.get_json()
-    set_status(db, linode.get_json()["id"], "running")
+    settle(db, linode.get_json()["id"], "running")
     return str(linode.get_json()["id"])
 
 
@@ -46,11 +46,11 @@ def test_resize_rebuild_and_clone(cli, make_account, client, db):
     assert resized.returncode == 0, resized.stderr
     (shown,) = cli_json(cli(token, "linodes", "view", linode_id))
     assert (shown["type"], shown["status"]) == ("g6-standard-4", "resizing")
-    set_status(db, int(linode_id), "running")
+    settle(db, int(linode_id), "running")
     (rebuilt,) = cli_json(cli(token, "linodes", "rebuild", linode_id, "--image",
                               "linode/ubuntu24.04", "--root_pass", STRONG_PASSWORD))  # fmt: skip
     assert (rebuilt["image"], rebuilt["status"]) == ("linode/ubuntu24.04", "rebuilding")
-    set_status(db, int(linode_id), "running")
+    settle(db, int(linode_id), "running")
     (clone,) = cli_json(cli(token, "linodes", "clone", linode_id, "--region", "us-east",
                             "--type", "g6-standard-4", "--label", "cli-clone"))  # fmt: skip
     assert clone["label"] == "cli-clone" and clone["id"] != int(linode_id)

@@ -15,7 +15,7 @@ from cloudapi.db.jobs import Job
 from tests.integration.test_races import BODY, _burst, _count, _env
 from tests.support.gunicorn import Gunicorn
 from tests.support.inventory import check_invariants
-from tests.support.rows import set_status
+from tests.support.rows import settle
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def test_two_resizes_of_one_instance_act_once(app, add_host, make_account, db, t
         url = f"{server.url}/v4/linode/instances"
         ids = [_create(url, headers, "g6-standard-2") for _ in range(6)]
         for instance_id in ids:
-            set_status(db, instance_id, "running")
+            settle(db, instance_id, "running")
         answers = _burst([lambda i=i, n=n: _resize(url, headers, i, gpu(n))
                           for i in ids for n in (1, 2)])  # fmt: skip
     assert Counter(r.status_code for r in answers) == {200: 6, 400: 6}
@@ -68,7 +68,7 @@ def test_resize_racing_delete_leaves_nothing_held_by_the_dead(
         url = f"{server.url}/v4/linode/instances"
         ids = [_create(url, headers, gpu(1)) for _ in range(6)]
         for instance_id in ids:
-            set_status(db, instance_id, "running")
+            settle(db, instance_id, "running")
         calls = [lambda i=i: _resize(url, headers, i, gpu(2)) for i in ids]
         calls += [lambda i=i: requests.delete(f"{url}/{i}", headers=headers, timeout=60)
                   for i in ids]  # fmt: skip
@@ -96,7 +96,7 @@ def test_resize_and_creates_racing_for_the_last_gpus(app, add_host, make_account
         url = f"{server.url}/v4/linode/instances"
         first = _create(url, headers, gpu(2))
         for _round in range(ROUNDS):
-            set_status(db, first, "running")
+            settle(db, first, "running")
             calls = [lambda: _resize(url, headers, first, gpu(4))]
             calls += [lambda: requests.post(url, json={**BODY, "type": gpu(1)}, headers=headers,
                                             timeout=60) for _ in range(2)]  # fmt: skip
@@ -110,7 +110,7 @@ def test_resize_and_creates_racing_for_the_last_gpus(app, add_host, make_account
                 assert requests.delete(f"{url}/{instance_id}", headers=headers,
                                        timeout=60).status_code == 200  # fmt: skip
             if resized.status_code == 200:  # back to two GPUs for the next round
-                set_status(db, first, "running")
+                settle(db, first, "running")
                 assert _resize(url, headers, first, gpu(2)).status_code == 200
             assert check_invariants(db)["gpus_free"] == 2
     assert sum(outcomes.values()) == ROUNDS

@@ -26,3 +26,13 @@ def set_status(db, instance_id, status):
     """Stand in for the host agent: move an instance to `status`."""
     with db.transaction() as session:
         session.execute(update(Instance).where(Instance.id == instance_id).values(status=status))
+
+
+def settle(db, instance_id, status):
+    """Stand in for the host agent finishing every job of the instance, ending in `status`
+    (a resize or rebuild in flight holds its instance until its job ends)."""
+    set_status(db, instance_id, status)
+    with db.transaction() as session:
+        session.execute(update(Job).where(Job.instance_id == instance_id,
+                                          Job.state.notin_(("done", "error")))
+                        .values(state="done"))  # fmt: skip
