@@ -7,6 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloudapi.db.base import Base, precise_utcnow, utcnow
 
+# A job's states once it has ended; reports after that change nothing.
+ENDED = ("done", "error")
+
 
 class Job(Base):
     """One unit of work for a host agent, written in the transaction of the change."""
@@ -25,6 +28,11 @@ class Job(Base):
     created: Mapped[datetime] = mapped_column(DateTime, default=precise_utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    @classmethod
+    def unfinished(cls):
+        """The filter for jobs that have not ended (queued, sent or running)."""
+        return cls.state.notin_(ENDED)
 
 
 class Event(Base):

@@ -2,7 +2,7 @@
 
 from cloudapi.db.base import utcnow
 from cloudapi.db.instances import Instance
-from cloudapi.db.jobs import Event, Job
+from cloudapi.db.jobs import ENDED, Event, Job
 from cloudapi.domain.lifecycle import FAILED, FINISHED, INTERMEDIATE
 from cloudapi.errors import Forbidden, Invalid, NotFound
 from cloudapi.schemas import load
@@ -19,7 +19,7 @@ def progress(database, host, job_id, report):
             raise NotFound()
         if job.host != host:
             raise Forbidden.reason("This job belongs to another host")
-        if job.state in ("done", "error"):
+        if job.state in ENDED:
             return job.state
         if job.action not in INTERMEDIATE:  # not a lifecycle job: no instance status moves
             return _side_job(session, job, data)

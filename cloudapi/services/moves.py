@@ -45,7 +45,7 @@ def on_delete(session, instance, delete_queue):
     copy, after the migration's own job there (an agent runs its queue in order)."""
     moving = session.scalars(select(Job).where(
         Job.instance_id == instance.id, Job.action == "migrate",
-        Job.state.notin_(("done", "error"))))  # fmt: skip
+        Job.unfinished()))  # fmt: skip
     for job in moving:
         for queue in {job.host, job.payload.get("from_host")} - {delete_queue, None}:
             _undefine(session, instance, queue)

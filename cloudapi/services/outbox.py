@@ -93,6 +93,5 @@ def _held(session, instance_id):
 
     The status alone does not always say so: a cold migration shows its instance
     `offline` while the disks are copied, and no other job may start then."""
-    unfinished = Job.state.notin_(("done", "error"))
     return session.scalar(select(exists().where(
-        Job.instance_id == instance_id, Job.action.in_(HOLDING), unfinished)))  # fmt: skip
+        Job.instance_id == instance_id, Job.action.in_(HOLDING), Job.unfinished())))  # fmt: skip

@@ -34,5 +34,5 @@ def settle(db, instance_id, status):
     set_status(db, instance_id, status)
     with db.transaction() as session:
         session.execute(update(Job).where(Job.instance_id == instance_id,
-                                          Job.state.notin_(("done", "error")))
+                                          Job.unfinished())
                         .values(state="done"))  # fmt: skip
