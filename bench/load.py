@@ -17,16 +17,20 @@ from bench import balance, wrk
 @dataclass
 class Scenario:
     name: str
-    server: str  # "real" or "bare"
+    server: str  # which server: "main", "crowded" (real ones), "bare", "create" (ceilings)
     method: str
     path: str
     headers: dict = field(default_factory=dict)
     body: str | None = None
+    key: str = ""  # bench/scenarios.py's key: a real run and its ceiling share it
+    side: str = "real"  # "real" or "ceiling"
 
 
 @dataclass
 class Result:
     scenario: str
+    key: str
+    side: str
     server: str
     method: str
     path: str
@@ -49,6 +53,8 @@ class Result:
         rps = requests / seconds if seconds else 0.0
         return cls(
             scenario=scenario.name,
+            key=scenario.key,
+            side=scenario.side,
             server=scenario.server,
             method=scenario.method,
             path=scenario.path,
@@ -143,8 +149,12 @@ def run_wrk(wrk_path, scenario, server, args, workdir, duration, check_balance=F
     )  # fmt: skip
 
 
-def measure(wrk_path, scenario, server, args, workdir):
-    """Warm up, then one measured run (balanced if asked); print its line as it ends."""
+def measure(wrk_path, scenario, server, args, workdir, before=None):
+    """Warm up, then one measured run (balanced if asked); print its line as it ends.
+
+    `before`, if given, runs before the warm-up and again before the measured run (the
+    GPU scenario puts its fleet back there).
+    """
 
     def once(duration, check_balance=False):
         if wrk_path:
@@ -152,12 +162,17 @@ def measure(wrk_path, scenario, server, args, workdir):
         return run_python(scenario, server, args, duration, check_balance)
 
     if args.warmup > 0:
+        if before is not None:
+            before()
         once(args.warmup)
+    if before is not None:
+        before()
     result = once(args.duration, check_balance=args.balance)
     split = "/".join(map(str, result.conn_split)) if result.conn_split is not None else "?"
     retries = f" after {result.attempts - 1} restart(s)" if result.attempts > 1 else ""
+    label = f"{scenario.name} ({scenario.side})"
     print(
-        f"  {scenario.name:<22} {result.rps:9.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
+        f"  {label:<34} {result.rps:9.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
         f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  "
         f"connections per worker {split}{retries}",
         flush=True,

@@ -46,7 +46,7 @@ def script(scenario, workdir):
         lines.append(f"wrk.headers[ {_lua_string(name)} ] = {_lua_string(value)}")
     if scenario.body is not None:
         lines.append(f"wrk.body = {_lua_string(scenario.body)}")
-    path = Path(workdir) / f"{scenario.name.replace(' ', '_')}.lua"
+    path = Path(workdir) / f"{scenario.key or 'run'}-{scenario.side}.lua"
     path.write_text("\n".join(lines) + "\n" + DONE)
     return path
 

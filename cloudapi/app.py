@@ -7,7 +7,9 @@ from flask import Flask
 
 from cloudapi import config as config_module
 from cloudapi.api import errors as api_errors
+from cloudapi.api.json_provider import FastJSONProvider
 from cloudapi.db import Database
+from cloudapi.flagging.launches import for_flags_file as load_launches
 from cloudapi.services.catalog import Catalog
 
 
@@ -19,6 +21,7 @@ def create_app(config=None):
         instance_relative_config=True,
         static_folder=None,
     )
+    app.json = FastJSONProvider(app)  # orjson where its bytes are the stdlib's
     app.json.sort_keys = False
     app.config.from_mapping(config_module.DEFAULTS)
     app.config.from_mapping(config_module.from_environ())
@@ -44,7 +47,11 @@ def create_app(config=None):
         pool_timeout=app.config["DATABASE_POOL_TIMEOUT"],
     )  # fmt: skip
     app.extensions["cloudapi.db"] = database
-    app.extensions["cloudapi.catalog"] = Catalog(database, ttl=app.config["CATALOG_TTL"])
+    launches = load_launches(app.config["FLAGS_FILE"])
+    app.extensions["cloudapi.launches"] = launches
+    app.extensions["cloudapi.catalog"] = Catalog(
+        database, ttl=app.config["CATALOG_TTL"], launches=launches
+    )
 
     api_errors.init_app(app)
     from cloudapi import api

@@ -51,6 +51,8 @@ DEFAULTS = {
     "UNLEASH_DISABLE_METRICS": False,
     "FLAGS_FILE": None,
     "FLAGS_ENABLED": True,
+    # A bearer token that may read GET /metrics (a Prometheus server's), besides admins'.
+    "METRICS_TOKEN": None,
 }
 
 

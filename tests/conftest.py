@@ -5,7 +5,7 @@ from flask.testing import FlaskClient
 
 from cloudapi import create_app
 from cloudapi.services import accounts, hosts, tokens
-from cloudapi.services.demo_hosts import describe
+from cloudapi.services.demo_hosts import RTX6000, describe
 from tests.support import databases, openapi
 from tests.support.live import LiveServer
 from tests.support.rabbit import rabbit  # noqa: F401 (a fixture: RabbitMQ per test)
@@ -72,9 +72,10 @@ def app(make_app):
 def add_host(db, make_app):
     """Register a host (the demo shape by default); every app's catalog sees it at once."""
 
-    def add(hostname, region="us-east", nodes=2, gpus_per_node=4, **changes):
+    def add(hostname, region="us-east", nodes=2, gpus_per_node=4, gpu=RTX6000, **changes):
+        shape = describe(hostname, region, nodes, gpus_per_node, gpu)
         with db.transaction() as session:
-            hosts.register(session, {**describe(hostname, region, nodes, gpus_per_node), **changes})
+            hosts.register(session, {**shape, **changes})
         for made in make_app.made:
             made.extensions["cloudapi.catalog"].invalidate()
         return hostname

@@ -17,16 +17,21 @@ transport drops it. Either way a line is logged and the agent goes on.
 A job the driver fails is reported ``failed`` with the error and acked. A final report
 the API cannot take (down, or refusing the token) keeps the message: it is requeued after
 a pause that doubles up to ``MAX_BACKOFF`` seconds.
+
+Each job runs with its trace id (the message's ``request_id``), job id and instance id
+bound (cloudapi/tracing.py): every line logged and every report sent meanwhile carry
+them, each driver step is logged, and the domain's metadata names the job and request.
 """
 
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 
 from kombu import Consumer
 
+from cloudapi import tracing
+from cloudapi.agent.done_jobs import DoneJobs
 from cloudapi.agent.keys import NoKeys
 from cloudapi.jobs import broker
 
@@ -68,43 +73,6 @@ def parse(body):
     if job["action"] not in ACTIONS:
         raise PoisonMessage(f"unknown action {job['action']!r}")
     return job
-
-
-class DoneJobs:
-    """The jobs this host finished, kept in an append-only file of JSON lines."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._done = {}
-        try:
-            lines = self.path.read_text().splitlines()
-        except FileNotFoundError:
-            lines = []
-        for line in lines:
-            try:
-                entry = json.loads(line)
-                self._done[entry["job_id"]] = (entry["status"], entry.get("message"))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line torn by a crash while writing it: that job runs again
-
-    def get(self, job_id):
-        """``(status, message)`` of a finished job, or None."""
-        return self._done.get(job_id)
-
-    def __contains__(self, job_id):
-        return job_id in self._done
-
-    def __len__(self):
-        return len(self._done)
-
-    def add(self, job_id, status, message=None):
-        line = json.dumps({"job_id": job_id, "status": status, "message": message})
-        with open(self.path, "a") as file:
-            file.write(line + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-        self._done[job_id] = (status, message)
 
 
 def _default_render(payload):
@@ -196,6 +164,12 @@ class Agent:
             )  # fmt: skip
             message.reject(requeue=False)
             return
+        # The job's trace id (its request's) is on every line logged and report sent now.
+        with tracing.bound(request_id=tracing.valid(job.get("request_id")),
+                           job_id=job["job_id"], instance_id=job["instance_id"]):  # fmt: skip
+            self._handle(message, job)
+
+    def _handle(self, message, job):
         job_id = job["job_id"]
         outcome = self.done.get(job_id)
         if outcome is None:
@@ -250,19 +224,32 @@ class Agent:
             elif action in STORAGE_ACTIONS:
                 self.driver.storage(action, instance_id, job["payload"])
         except Exception as exc:
-            log.warning("agent %s: job %s failed: %s", self.host, job_id, exc)
+            log.warning("agent %s: job %s failed: %s", self.host, job_id, exc,
+                        extra={"outcome": "failed"})  # fmt: skip
             return "failed", str(exc) or type(exc).__name__
+        log.info("agent %s: job %s finished", self.host, job_id, extra={"outcome": "finished"})
         return "finished", None
+
+    def _step(self, job_id, step, call, *args):
+        """One driver step of a job, logged first: the agent's steps in a trace."""
+        log.info("agent %s: job %s: %s", self.host, job_id, step, extra={"step": step})
+        return call(*args)
+
+    def _render(self, job_id, payload):
+        """The domain XML, its metadata naming the job and its request (domain_xml.py)."""
+        ids = {"job_id": job_id, "request_id": tracing.request_id()}
+        return self._step(job_id, "render", self.render_xml, {**payload, **ids})
 
     def _create(self, job_id, instance_id, payload):
         self._progress(job_id, percent_complete=10)
-        self.driver.prepare(instance_id, payload)  # its disks (and cloud-init seed)
-        xml = self.render_xml(payload)
-        self.driver.define(instance_id, xml)
+        # Its disks (and cloud-init seed), then its domain.
+        self._step(job_id, "prepare", self.driver.prepare, instance_id, payload)
+        xml = self._render(job_id, payload)
+        self._step(job_id, "define", self.driver.define, instance_id, xml)
         if payload.get("booted", True) is False:
             return
         self._progress(job_id, percent_complete=50, instance_status="booting")
-        self.driver.start(instance_id)
+        self._step(job_id, "start", self.driver.start, instance_id)
 
     def _resize(self, job_id, instance_id, payload, action):
         """A resize or a migration arriving here: shut down, redefine with the payload's
@@ -276,10 +263,11 @@ class Agent:
         self.driver.transfer_disks(instance_id, payload)
         if action == "rebuild":  # a new root disk from the image, and a new seed
             self.driver.prepare(instance_id, payload, fresh=True)
-        self.driver.define(instance_id, self.render_xml(payload))
+        self._step(job_id, "define", self.driver.define, instance_id,
+                   self._render(job_id, payload))  # fmt: skip
         if payload.get("booted"):
             self._progress(job_id, percent_complete=60, instance_status="booting")
-            self.driver.start(instance_id)
+            self._step(job_id, "start", self.driver.start, instance_id)
 
     def _progress(self, job_id, **fields):
         """An intermediate report: best effort (the final one is what must arrive)."""

@@ -14,7 +14,8 @@ the cloud-init NoCloud seed as a SATA CD-ROM when ``seed`` is set. ``boot`` (``k
 bootloader; ``domain_type="qemu"`` is QEMU's emulation, for hosts without KVM (a default
 CPU model there: host-passthrough needs KVM); ``cpu_mode=None`` asks for the hypervisor's
 default CPU model under KVM too (some nested hypervisors refuse host-passthrough);
-``network=None`` leaves out the interface.
+``network=None`` leaves out the interface. ``job_id`` and ``request_id`` in the payload
+(the agent adds them) go into the domain's ``<metadata>`` beside the instance id.
 
 `cloudapi.agent.domain_xml_checks` checks what libvirt's RelaxNG schema cannot see.
 """
@@ -82,15 +83,7 @@ def render(
     domain = ET.Element("domain", type=domain_type)
     _text(domain, "name", domain_name(instance_id))
     _text(domain, "uuid", str(uuidlib.UUID(uuid)) if uuid else domain_uuid(instance_id))
-    metadata = ET.SubElement(domain, "metadata")
-    ET.SubElement(
-        metadata,
-        f"{{{METADATA_NS}}}instance",
-        id=str(instance_id),
-        type=str(payload.get("type") or ""),
-        region=str(payload.get("region") or ""),
-        disk_mb=str(disk_mb),
-    )
+    _metadata(domain, payload, disk_mb)
     _text(domain, "memory", memory_mb, unit="MiB")
     _text(domain, "currentMemory", memory_mb, unit="MiB")
     _memory_backing_and_pinning(domain, placement, nodes, vcpus)
@@ -110,6 +103,17 @@ def render(
 
     ET.indent(domain)
     return ET.tostring(domain, encoding="unicode") + "\n"
+
+
+def _metadata(domain, payload, disk_mb):
+    """`<cloudapi:instance>`: the instance, and (when the agent passes them) the job that
+    defined the domain and its request's trace id, so `virsh dumpxml` leads to the trace.
+    libvirt keeps one element per namespace, hence attributes of that one element."""
+    trace = {k: str(payload[f"{k}_id"]) for k in ("job", "request") if payload.get(f"{k}_id")}
+    metadata = ET.SubElement(domain, "metadata")
+    ET.SubElement(metadata, f"{{{METADATA_NS}}}instance", id=str(payload["instance_id"]),
+                  type=str(payload.get("type") or ""), region=str(payload.get("region") or ""),
+                  disk_mb=str(disk_mb), **trace)  # fmt: skip
 
 
 def _memory_backing_and_pinning(domain, placement, nodes, vcpus):

@@ -2,13 +2,17 @@
 
 The body is ``{"status": "started" | "finished" | "failed", "percent_complete": ...,
 "instance_status": ..., "message": ...}`` (docs/jobs.md), sent with the host's token;
-and the agent's public key at start: ``PUT /internal/agents/key``.
+and the agent's public key at start: ``PUT /internal/agents/key``. A report about a job
+goes with the job's trace id as its ``X-Request-Id``, so the API's lines for it (its
+access line, the state it moved the job to) join the job's trace (cloudapi/tracing.py).
 """
 
 import logging
 import time
 
 import requests
+
+from cloudapi import tracing
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,12 @@ class Reporter:
             body["message"] = message[:1024]
         what = f"report {status} for job {job_id}"
         url = f"{self.api_url}/internal/jobs/{job_id}/progress"
-        self._send("POST", url, body, what, dropped=(404, 409))
+        answer = self._send("POST", url, body, what, dropped=(404, 409))
+        if answer is not None:  # the job's state in the API now: a step of its trace
+            state = _json(answer).get("state")
+            log.info("reported job %s %s; the job is %s", job_id, status, state,
+                     extra={"report": status, "state": state, "instance_status": instance_status,
+                            "percent_complete": percent_complete})  # fmt: skip
 
     def register_key(self, public_key):
         """Register the agent's newest public key (base64): ``PUT /internal/agents/key``,
@@ -59,7 +68,8 @@ class Reporter:
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                answer = self.session.request(method, url, json=body, timeout=self.timeout)
+                answer = self.session.request(method, url, json=body, timeout=self.timeout,
+                                              headers=_trace_headers())  # fmt: skip
             except requests.RequestException as exc:
                 if last:
                     raise ReportError(f"{what}: {exc}") from exc
@@ -77,3 +87,16 @@ class Reporter:
 
     def close(self):
         self.session.close()
+
+
+def _trace_headers():
+    request_id = tracing.request_id()
+    return {tracing.HEADER: request_id} if request_id else None
+
+
+def _json(answer):
+    try:
+        found = answer.json()
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

@@ -21,14 +21,17 @@ from cloudapi.api import (
     disks,
     edge,
     firewalls,
+    health,
     instance_actions,
     instance_extras,
     internal,
     ips,
     limits,
     linodes,
+    metrics,
     principals,
     profile,
+    request_ids,
     tags,
 )
 from cloudapi.api.auth import load_principal
@@ -86,10 +89,13 @@ def _ignore_trailing_slash(app):
 
 
 def init_app(app):
+    request_ids.init_app(app)  # its hook goes first: every response, refusals too, has an id
     limits.init_app(app)  # first: its id converter must be in place before any route
     features.init_app(app)
     principals.init_app(app)
     edge.init_app(app)
+    metrics.init_app(app)  # HTTP metrics of every request, and GET /metrics
+    health.init_app(app)  # GET /healthz, /readyz: no credentials, no rate limits
     for version in API_VERSIONS:
         app.register_blueprint(_customer_api(app, version))
     _ignore_trailing_slash(app)

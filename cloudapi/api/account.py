@@ -5,7 +5,7 @@ from flask import Blueprint
 from cloudapi.api import render
 from cloudapi.api.auth import customer_required
 from cloudapi.api.context import database, features, owned, principal, snapshot
-from cloudapi.api.pagination import listed, page_request, paginate_list
+from cloudapi.api.pagination import listed_rows, page_request, paginate_list
 from cloudapi.errors import NotFound
 from cloudapi.services import accounts, availability, capacity, events
 
@@ -15,7 +15,11 @@ bp = Blueprint("account", __name__)
 @bp.get("/account")
 @customer_required("account")
 def get_account():
-    return owned(accounts.get, render=lambda account: render.account(account, features()))
+    snap = snapshot()
+    capabilities = snap.account_capabilities(
+        ["Linodes", *sorted(snap.launches.capabilities)], features()
+    )
+    return owned(accounts.get, render=lambda account: render.account(account, capabilities))
 
 
 @bp.get("/profile")
@@ -27,7 +31,7 @@ def get_profile():
 @bp.get("/account/events")
 @customer_required("events")
 def list_events():
-    return listed(events.listing, render.event, filterable=events.FILTERABLE)
+    return listed_rows(events.rows_listing, render.event, events.FILTERABLE)
 
 
 @bp.get("/account/events/<int:event_id>")
@@ -46,11 +50,11 @@ def mark_event(event_id, flag):
 def _account_availability():
     snap, feats = snapshot(), features()
     with database().reader() as session:
-        placeable = {region for region, _ in capacity.available_plans(session, snap)}
+        placeable = capacity.available_plans(session, snap)
 
     def render_one(region):
-        caps = snap.capabilities(region)
-        return availability.for_account(region, caps, feats, region.id in placeable)
+        sellable = {plan for region_id, plan in placeable if region_id == region.id}
+        return availability.for_account(snap, region, feats, sellable)
 
     return snap, render_one
 

@@ -6,8 +6,11 @@ from flask import Blueprint, current_app
 
 from cloudapi.api import render_admin
 from cloudapi.api.auth import admin_required, load_admin_principal
-from cloudapi.api.context import database, principal
+from cloudapi.api.context import body, database, principal
 from cloudapi.flagging.admin import flag_admin
+from cloudapi.flagging.rollout import Scope
+from cloudapi.schemas import load
+from cloudapi.schemas.admin import FlagFlipSchema
 from cloudapi.services import betas
 
 bp = Blueprint("admin_flags", __name__)
@@ -36,9 +39,18 @@ def list_flags():
 @bp.post("/flags/<name>/<any(enable, disable):action>")
 @admin_required
 def flip_flag(name, action):
+    """Flip a flag; a launch flag's body may scope it (regions, rollout: FlagFlipSchema)."""
     admin = _admin()
-    old, new = admin.set_enabled(name, action == "enable", _actor())
-    return {"name": name, "environment": admin.environment, "from": old, "to": new}
+    enabled = action == "enable"
+    data = load(FlagFlipSchema(), body(optional=True))
+    scope = Scope(
+        add_regions=tuple(data["regions"]) if enabled else (),
+        remove_regions=() if enabled else tuple(data["regions"]),
+        everywhere=data["everywhere"], rollout=data["rollout"], force=data["force"],
+    )  # fmt: skip
+    flip = admin.set_enabled(name, enabled, _actor(), scope)
+    return {"name": name, "environment": admin.environment, "from": flip.old, "to": flip.new,
+            "change": flip.change, "regions": flip.regions, "rollout": flip.rollout}  # fmt: skip
 
 
 @bp.get("/flags/audit")

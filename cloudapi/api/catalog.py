@@ -70,7 +70,7 @@ def _owns_instance_of(type_id):
 
 
 def _render_region(snap, feats):
-    return lambda r: render.region(r, feats, snap.capabilities(r))
+    return lambda r: render.region(r, snap.capabilities(r, feats))
 
 
 @bp.get("/regions")
@@ -107,7 +107,7 @@ def get_region(region_id):
     found = snap.regions.get(region_id)
     if found is None:
         raise NotFound()
-    return render.region(found, features(), snap.capabilities(found))
+    return render.region(found, snap.capabilities(found, features()))
 
 
 @bp.get("/images")

@@ -36,10 +36,10 @@ from cloudapi.services.tokens import digest
 log = logging.getLogger(__name__)
 
 # What @linode/api-v4 sends from a browser (Content-Type on writes, X-Filter on lists).
-ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-Filter", "Idempotency-Key"]
+ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-Filter", "Idempotency-Key", "X-Request-Id"]
 ALLOWED_METHODS = ["GET", "POST", "PUT", "DELETE"]
 EXPOSED_HEADERS = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-                   "Retry-After"]  # fmt: skip
+                   "Retry-After", "X-Request-Id"]  # fmt: skip
 PREFLIGHT_MAX_AGE = 600
 # Everything but the staff surfaces, which have their own origin (and cookies, host tokens).
 CORS_PATHS = re.compile(r"/(?!(admin|internal|console)(/|$))")

@@ -6,9 +6,10 @@ from flask import Blueprint, request
 
 from cloudapi.api import render
 from cloudapi.api.auth import customer_required
-from cloudapi.api.context import body, database, features, owned, principal, snapshot
-from cloudapi.api.pagination import listed
-from cloudapi.errors import Invalid
+from cloudapi.api.context import body, database, features, principal, snapshot
+from cloudapi.api.pagination import listed_rows
+from cloudapi.db import instance_rows
+from cloudapi.errors import Invalid, NotFound
 from cloudapi.services import instance_updates, instances
 
 bp = Blueprint("linodes", __name__)
@@ -21,11 +22,28 @@ def _render(instance, snap=None):
     return render.instance(instance, snap.types[instance.type_id], site_type)
 
 
+def _row_renderer(snap):
+    """Render rows of cloudapi/db/instance_rows.py with one catalog; each plan's `specs`
+    is built once a page and shared by its Linodes (they are serialized, never changed)."""
+    plans = {}
+
+    def render_row(row):
+        region = snap.regions.get(row.region_id)
+        site_type = region.site_type if region is not None else "core"
+        plan_specs = plans.get(row.type_id)
+        if plan_specs is None:
+            plan_specs = plans[row.type_id] = render.specs(snap.types[row.type_id])
+        return render.linode_row(row, plan_specs, site_type)
+
+    return render_row
+
+
 @bp.get("/linode/instances")
 @customer_required("linodes")
 def list_instances():
-    one_snapshot = partial(_render, snap=snapshot())  # one catalog for the whole page
-    return listed(instances.listing, one_snapshot, filterable=instances.FILTERABLE)
+    """Rows, not ORM objects: the list is what Cloud Manager polls and Terraform reads."""
+    listing = partial(instance_rows.listing, sql_fields=instances.SQL_FIELDS)
+    return listed_rows(listing, _row_renderer(snapshot()), instances.FILTERABLE)
 
 
 @bp.post("/linode/instances")
@@ -43,7 +61,10 @@ def create_instance():
 @bp.get("/linode/instances/<int:instance_id>")
 @customer_required("linodes")
 def get_instance(instance_id):
-    return owned(instances.get, instance_id, render=_render)
+    found = instance_rows.one(database(), principal().account_id, instance_id)
+    if found is None:
+        raise NotFound()
+    return _row_renderer(snapshot())(found)
 
 
 @bp.put("/linode/instances/<int:instance_id>")

@@ -76,3 +76,16 @@ def listed(listing, render, *args, filterable=None):
         found = listing(session, principal().account_id, *args, *extra, page_request())
         items, page, pages, results = found
         return envelope([render(i) for i in items], page, pages, results)
+
+
+def listed_rows(listing, render, filterable):
+    """`listed` for a listing that reads plain rows in one statement (the hot lists).
+
+    `listing(database, account_id, flt, page_request)` reads through cloudapi/db/reads.py;
+    its rows are complete, so they render with the connection already back in the pool.
+    """
+    flt = filters.parse(request.headers.get("X-Filter"), filterable)
+    page_req = page_request()
+    found = listing(database(), principal().account_id, flt, page_req)
+    items, page, pages, results = found
+    return envelope([render(i) for i in items], page, pages, results)

@@ -4,7 +4,11 @@ Resolving a token costs a database round trip; on a busy 2-core machine that rou
 is most of an authenticated request. Each process keeps the answer for
 AUTH_CACHE_SECONDS (default 1 s), keyed by the token's SHA-256. Changes this process makes
 to an account (tags, beta enrollments) forget that account's entries at once; changes made
-elsewhere (another worker, the CLI) apply within AUTH_CACHE_SECONDS. 0 turns caching off.
+elsewhere (another worker, the CLI) are announced to the flag watcher
+(cloudapi/flagging/watch.py), which has every entry forgotten within a fraction of a
+second: tags and betas decide early access, and a launch must not wait on this cache.
+Without flags (FLAGS_ENABLED=False, no watcher) they apply within AUTH_CACHE_SECONDS.
+0 turns caching off.
 """
 
 import threading
@@ -28,29 +32,42 @@ class PrincipalCache:
             return tokens.lookup(self._database, token)
         key = tokens.digest(token)
         now = time.monotonic()
-        hit = self._entries.get(key)
+        entries = self._entries  # taken first: a lookup racing forget_all stores nothing
+        hit = entries.get(key)
         if hit is not None and hit[1] > now:
             return hit[0]
         found = tokens.lookup(self._database, token)
         with self._lock:
-            if len(self._entries) >= LIMIT:
-                self._entries.clear()
-            self._entries[key] = (found, now + self._seconds)
+            if len(entries) >= LIMIT:
+                entries.clear()
+            entries[key] = (found, now + self._seconds)
         return found
 
     def forget_account(self, account_id):
         with self._lock:
-            stale = [k for k, (found, _) in self._entries.items()
+            entries = self._entries
+            stale = [k for k, (found, _) in entries.items()
                      if found and found["account_id"] == account_id]  # fmt: skip
             for key in stale:
-                del self._entries[key]
+                del entries[key]
+
+    def forget_all(self):
+        """Forget every entry: another process changed some account's tags or betas.
+
+        A new dict, so that a lookup that read the database before the change and ends
+        after this stores its answer where no later request looks.
+        """
+        with self._lock:
+            self._entries = {}
 
 
 def init_app(app):
     database = app.extensions["cloudapi.db"]
-    app.extensions["cloudapi.principals"] = PrincipalCache(
-        database, app.config["AUTH_CACHE_SECONDS"]
-    )
+    cache = PrincipalCache(database, app.config["AUTH_CACHE_SECONDS"])
+    app.extensions["cloudapi.principals"] = cache
+    watcher = app.extensions.get("cloudapi.flag_watcher")  # flags.init_app runs first
+    if watcher is not None:
+        watcher.subscribe(cache.forget_all)
 
 
 def forget_account(app, account_id):

@@ -1,8 +1,9 @@
 """Resources rendered in Linode's JSON shapes."""
 
+import functools
 import uuid
+from datetime import datetime
 
-from cloudapi import features as feature_rules
 from cloudapi.api.ips import linode_ipv4, linode_ipv6
 
 TIME = "%Y-%m-%dT%H:%M:%S"
@@ -10,7 +11,13 @@ POOL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://cloudapi.invalid/pool")
 
 
 def ts(value):
-    return value.strftime(TIME) if value is not None else None
+    """Linode's timestamps: naive UTC, whole seconds (a page renders two per Linode:
+    isoformat is the same text as strftime(TIME) there, in half the time)."""
+    if value is None:
+        return None
+    if type(value) is datetime and value.tzinfo is None and value.year >= 1000:
+        return value.isoformat(timespec="seconds")
+    return value.strftime(TIME)
 
 
 def linode_type(t):
@@ -37,12 +44,13 @@ def linode_type(t):
     }
 
 
-def region(r, features, capabilities):
+def region(r, capabilities):
+    """`capabilities`: as this caller sees them (Snapshot.capabilities)."""
     return {
         "id": r.id,
         "label": r.label,
         "country": r.country,
-        "capabilities": feature_rules.visible_capabilities(capabilities, features),
+        "capabilities": capabilities,
         "status": r.status,
         "resolvers": {"ipv4": r.resolvers_ipv4, "ipv6": r.resolvers_ipv6},
         "site_type": r.site_type,
@@ -75,11 +83,34 @@ def image(i):
 
 
 def instance(inst, plan, site_type="core"):
+    """A Linode from its ORM object (create, update and action responses)."""
+    ipv4, ipv6 = linode_ipv4(inst), linode_ipv6(inst)
+    return linode(inst, inst.tag_names, ipv4, ipv6, specs(plan), site_type)
+
+
+def specs(plan):
+    return {
+        "disk": plan.disk,
+        "memory": plan.memory,
+        "vcpus": plan.vcpus,
+        "gpus": plan.gpus,
+        "transfer": plan.transfer,
+        "accelerated_devices": plan.accelerated_devices,
+    }
+
+
+def linode(inst, tags, ipv4, ipv6, plan_specs, site_type="core"):
+    """The Linode object: the one shape for ORM objects and for the list's and GET's rows.
+
+    `inst` is anything with the instance's column attributes (an Instance, or a row of
+    cloudapi/db/instance_rows.py); `tags`, `ipv4`, `ipv6` and the plan's `specs` come
+    ready, so that rows need no relationship loading and a page reads each plan once.
+    """
     return {
         "id": inst.id,
         "label": inst.label,
         "group": inst.group,
-        "tags": inst.tag_names,
+        "tags": tags,
         "status": inst.status,
         "hypervisor": "kvm",
         "created": ts(inst.created),
@@ -87,16 +118,9 @@ def instance(inst, plan, site_type="core"):
         "type": inst.type_id,
         "region": inst.region_id,
         "image": inst.image_id,
-        "ipv4": linode_ipv4(inst),
-        "ipv6": linode_ipv6(inst),
-        "specs": {
-            "disk": plan.disk,
-            "memory": plan.memory,
-            "vcpus": plan.vcpus,
-            "gpus": plan.gpus,
-            "transfer": plan.transfer,
-            "accelerated_devices": plan.accelerated_devices,
-        },
+        "ipv4": ipv4,
+        "ipv6": ipv6,
+        "specs": plan_specs,
         "alerts": dict(inst.alerts),
         "backups": {
             "enabled": inst.backups_enabled,
@@ -118,13 +142,31 @@ def instance(inst, plan, site_type="core"):
     }
 
 
+def linode_row(row, plan_specs, site_type="core"):
+    """A Linode from a row of cloudapi/db/instance_rows.py (its tags, ipv4 and SLAAC
+    address aggregated); `ipv6` as linode_ipv6 shows it, the SLAAC address as a /128."""
+    ipv6 = f"{row.ipv6}/128" if row.ipv6 else None
+    return linode(row, row.tags, row.ipv4, ipv6, plan_specs, site_type)
+
+
 def _host_uuid(inst):
     """The instance's host as Linode shows it: a UUID (hosts registered before UUIDs were
     used kept a SHA-1 hex digest, shown as the UUID of its first 128 bits)."""
     if inst.host_uuid is None:  # not placed on a known host: the region's shared pool
-        return str(uuid.uuid5(POOL_NAMESPACE, inst.region_id))
+        return _pool_uuid(inst.region_id)
     value = inst.host_uuid
-    return str(uuid.UUID(hex=value[:32])) if len(value) == 40 else value
+    return _digest_uuid(value) if len(value) == 40 else value
+
+
+@functools.lru_cache(maxsize=1024)
+def _pool_uuid(region_id):
+    """Cached: a page of 100 Linodes would otherwise hash the same region 100 times."""
+    return str(uuid.uuid5(POOL_NAMESPACE, region_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest_uuid(value):
+    return str(uuid.UUID(hex=value[:32]))
 
 
 ENTITY_URLS = {"linode": "/v4/linode/instances/{}", "firewall": "/v4/networking/firewalls/{}",
@@ -163,8 +205,8 @@ def event(e):
     }
 
 
-def account(a, features):
-    capabilities = ["Linodes", "GPU Linodes"]
+def account(a, capabilities):
+    """`capabilities`: as this caller sees them (Snapshot.account_capabilities)."""
     return {
         "email": a.email,
         "euuid": a.euuid,
@@ -185,7 +227,7 @@ def account(a, features):
         "active_since": ts(a.created),
         "active_promotions": [],
         "credit_card": {"last_four": "", "expiry": ""},  # no card on file; strings per spec
-        "capabilities": feature_rules.visible_capabilities(capabilities, features),
+        "capabilities": capabilities,
     }
 
 

@@ -32,9 +32,45 @@ def flags_list(runtime):
     admin = _flag_admin(runtime)
     for info in admin.flags():
         state = "on " if info.enabled else "off"
-        click.echo(f"{info.name:<28} {state} [{info.environment}, {admin.mode}]")
+        scope = ""
+        if info.regions is not None:
+            scope += f" in {','.join(info.regions) or 'no region'}"
+        if info.rollout not in (None, 100):
+            scope += f" for {info.rollout}%"
+        click.echo(f"{info.name:<30} {state} [{info.environment}, {admin.mode}]{scope}")
         for line in info.strategies:
             click.echo(f"    {line}")
+
+
+def _scope_options(command):
+    """--region (repeatable), --everywhere, --rollout and --force, for a launch flag."""
+    options = (
+        click.option("--region", "regions", multiple=True,
+                     help="A region to open (enable) or close (disable); repeatable."),
+        click.option("--everywhere", is_flag=True, help="Lift the region scope (enable only)."),
+        click.option("--rollout", type=click.IntRange(0, 100),
+                     help="The percentage of accounts it is on for."),
+        click.option("--force", is_flag=True, help="Open regions with no sellable capacity."),
+    )  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _scope(enabled, regions, everywhere, rollout, force):
+    from cloudapi.flagging.rollout import Scope
+
+    return Scope(
+        add_regions=tuple(regions) if enabled else (),
+        remove_regions=() if enabled else tuple(regions),
+        everywhere=everywhere, rollout=rollout, force=force,
+    )  # fmt: skip
+
+
+def _scope_text(flip):
+    where = "everywhere" if flip.regions is None else ",".join(flip.regions)
+    share = "" if flip.rollout in (None, 100) else f", {flip.rollout}%"
+    return f" ({where}{share})" if flip.new else ""
 
 
 def _flip_command(name, enabled, help):
@@ -43,21 +79,46 @@ def _flip_command(name, enabled, help):
     @flags.command(name, help=help)
     @click.argument("name")
     @click.option("--actor", help="Who is flipping it (default: user@host).")
+    @_scope_options
     @pass_runtime
-    def command(runtime, name, actor):
+    def command(runtime, name, actor, regions, everywhere, rollout, force):
         admin = _flag_admin(runtime)
-        old, new = admin.set_enabled(name, enabled, actor or _default_actor())
-        click.echo(f"{name}: {ON_OFF[old]} -> {ON_OFF[new]} [{admin.environment}, {admin.mode}]")
+        scope = _scope(enabled, regions, everywhere, rollout, force)
+        flip = admin.set_enabled(name, enabled, actor or _default_actor(), scope)
+        click.echo(
+            f"{name}: {ON_OFF[flip.old]} -> {ON_OFF[flip.new]}{_scope_text(flip)} "
+            f"[{admin.environment}, {admin.mode}]"
+        )
+        if flip.change:
+            click.echo(f"  {flip.change}")
 
     return command
 
 
 flags_enable = _flip_command(
-    "enable", True, "Turn flag NAME on (for a launch flag: release to every account)."
-)
+    "enable", True,
+    "Turn flag NAME on (a launch flag: release to every account, or with --region to those "
+    "regions, with --rollout to that share of accounts).",
+)  # fmt: skip
 flags_disable = _flip_command(
-    "disable", False, "Turn flag NAME off (for a launch flag: roll back)."
-)
+    "disable", False,
+    "Turn flag NAME off (a launch flag: roll back; with --region, close those regions).",
+)  # fmt: skip
+
+
+@flags.command("plan")
+@click.argument("launch")
+@click.option("--disable", is_flag=True, help="Plan a rollback instead of a launch.")
+@_scope_options
+@pass_runtime
+def flags_plan(runtime, launch, disable, regions, everywhere, rollout, force):
+    """What flipping LAUNCH (a launch's feature or launch flag) would change: who gains
+    access, where, with how much sellable capacity. Changes nothing."""
+    from cloudapi.flagging.plan import plan
+
+    scope = _scope(not disable, regions, everywhere, rollout, force)
+    for line in plan(_flag_admin(runtime), launch, not disable, scope):
+        click.echo(line)
 
 
 @flags.command("sync")
@@ -78,8 +139,8 @@ def flags_audit(runtime, limit):
     for entry in _flag_admin(runtime).audit(limit):
         change = f"{ON_OFF[entry['from']]:>3} -> {ON_OFF[entry['to']]:<3}"
         click.echo(
-            f"{entry['at']}  {entry['flag']:<28} {change} {entry['environment']}"
-            f"  by {entry['actor']}"
+            f"{entry['at']}  {entry['flag']:<30} {change} {entry['environment']}"
+            f"  by {entry['actor']}" + (f"  ({entry['change']})" if entry.get("change") else "")
         )
 
 

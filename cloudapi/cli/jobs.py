@@ -1,23 +1,31 @@
-"""Running the jobs: `cloudapi relay`, `cloudapi agent`, and `cloudapi domain-xml`."""
+"""Running the jobs: `cloudapi relay`, `cloudapi agent`, `cloudapi domain-xml`, and
+`cloudapi jobs trace` (a request's path from the database and the logs)."""
 
-import logging
 from pathlib import Path
 
 import click
 
+from cloudapi import tracing
+from cloudapi.cli.health_port import health, health_port_options
 from cloudapi.cli.runtime import pass_runtime
 from cloudapi.services import tokens
 
 
 @click.command()
 @click.option("--poll", default=0.5, show_default=True, type=float, help="Seconds between polls.")
+@health_port_options
 @pass_runtime
-def relay(runtime, poll):
+def relay(runtime, poll, health_host, health_port):
     """Relay unsent jobs from the outbox to the broker (BROKER_URL), forever."""
     from cloudapi.jobs.relay import Relay
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s relay %(message)s")
-    Relay(runtime.database, runtime.config["BROKER_URL"]).run_forever(poll=poll)
+    tracing.configure("relay")  # JSON lines on stderr
+    sender = Relay(runtime.database, runtime.config["BROKER_URL"])
+    if health_port is not None:
+        from cloudapi.observability import health_server
+
+        health_server.start(health_host, health_port, health_server.relay_checks(sender))
+    sender.run_forever(poll=poll)
 
 
 @click.command()
@@ -36,20 +44,21 @@ def relay(runtime, poll):
               "(env AGENT_IMAGE_STORE).")  # fmt: skip
 @click.option("--disk-dir", envvar="AGENT_DISK_DIR", default="/var/lib/cloudapi/disks",
               show_default=True, help="Instance disks and seeds (env AGENT_DISK_DIR).")  # fmt: skip
+@health_port_options
 @pass_runtime
 def agent(runtime, hostname, api_url, token, boot_seconds, driver_kind, libvirt_uri, image_store,
-          disk_dir):  # fmt: skip
+          disk_dir, health_host, health_port):  # fmt: skip
     """Run the host agent for HOST: consume its jobs, run them, report progress."""
     from cloudapi.agent.main import make_driver, run_agent
 
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s agent {hostname} %(message)s")
+    tracing.configure("agent", host=hostname)  # JSON lines on stderr
     config = runtime.config
     if not token:
         token = tokens.issue(runtime.database, host=hostname, label=f"agent {hostname}")
     state = Path(config["AGENT_STATE_DIR"]) / hostname
     driver = make_driver(driver_kind, state, boot_seconds, libvirt_uri, image_store, disk_dir)
     run_agent(hostname, api_url, token, config["BROKER_URL"], state, boot_seconds,
-              driver=driver)  # fmt: skip
+              driver=driver, health=health(health_host, health_port))  # fmt: skip
 
 
 @click.command("domain-xml")
@@ -64,4 +73,25 @@ def domain_xml(runtime, instance_id):
     click.echo(found[-1].read_text())
 
 
-COMMANDS = (relay, agent, domain_xml)
+@click.group("jobs")
+def jobs_group():
+    """Look into the jobs the API wrote for the agents."""
+
+
+@jobs_group.command("trace")
+@click.argument("request_id")
+@click.option("--logs", "logs", type=click.Path(exists=True, path_type=Path),
+              help="A JSON-lines log file, or a folder of them, to read.")  # fmt: skip
+@pass_runtime
+def trace(runtime, request_id, logs):
+    """Print the path of REQUEST_ID: its jobs, their sends and events, and its log lines."""
+    from cloudapi.jobs import trace as tracer
+
+    with runtime.database.reader() as session:
+        jobs = tracer.read(session, request_id)
+    lines = None if logs is None else tracer.log_lines(logs, request_id, [j["id"] for j in jobs])
+    for line in tracer.render(request_id, jobs, lines):
+        click.echo(line)
+
+
+COMMANDS = (relay, agent, domain_xml, jobs_group)

@@ -16,11 +16,20 @@ GUNICORN_MAX_REQUEST_LINE = 8190  # gunicorn refuses a larger --limit-request-li
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 def serve(host, port, workers, threads):
-    """Serve the API with gunicorn (each worker builds its own app after fork)."""
+    """Serve the API with gunicorn (each worker builds its own app after fork).
+
+    Metrics count across workers (Prometheus multiprocess mode): a metrics folder is set
+    up before gunicorn starts, and the hooks in observability/gunicorn_conf.py keep it.
+    """
+    from cloudapi.observability import gunicorn_conf
+
+    gunicorn_conf.prepare()
     args = [
         sys.executable, "-m", "gunicorn", "cloudapi:create_app()",
         "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
         "--access-logfile", "-", "--graceful-timeout", "5", *gunicorn_limits(),
+        "--logger-class", "cloudapi.api.access_log.JsonLogger",  # JSON lines (tracing.py)
+        "--config", gunicorn_conf.__file__,  # metrics across workers (gunicorn_conf.py)
     ]  # fmt: skip
     os.execv(sys.executable, args)
 

@@ -29,6 +29,8 @@ class LinodeType(Base):
     successor: Mapped[str | None] = mapped_column(String(64))
     # The feature an account must have to see or use this plan; None means everyone.
     required_feature: Mapped[str | None] = mapped_column(String(64))
+    # The PCI device ids of the GPUs this plan's instances get (None: any GPU).
+    gpu_device_ids: Mapped[list | None] = mapped_column(JSON)
 
 
 class Region(Base):

@@ -21,6 +21,14 @@ class Instance(Base):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # The list's page (by id) and its count: live rows only (migration 0021).
+        Index(
+            "ix_instances_live_page",
+            "account_id",
+            "id",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cloudapi import tracing
 from cloudapi.db.base import Base, precise_utcnow, utcnow
 
 # A job's states once it has ended; reports after that change nothing.
@@ -28,6 +29,11 @@ class Job(Base):
     created: Mapped[datetime] = mapped_column(DateTime, default=precise_utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The trace id of the request that wrote it (cloudapi/tracing.py), or null (the CLI's).
+    # A default rather than an argument: every writer of jobs (outbox.record, a firewall's
+    # pushes, a move's `undefine`) gets it, and none has to pass it along.
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True,
+                                                   default=tracing.request_id)  # fmt: skip
 
     @classmethod
     def unfinished(cls):

@@ -7,16 +7,21 @@ within its refresh interval. Every flip is written to our audit table with who d
 
 from dataclasses import dataclass, field
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cloudapi.db.base import utcnow
 from cloudapi.db.flags import FlagAudit, FlagState
-from cloudapi.errors import NotFound, Unavailable, UpstreamFailed
-from cloudapi.flagging import definitions
+from cloudapi.errors import Invalid, NotFound, Unavailable
+from cloudapi.flagging import definitions, rollout
 from cloudapi.flagging.caches import stored_states
-from cloudapi.flagging.names import CONTEXT_FIELDS
+from cloudapi.flagging.definitions import Setting
+from cloudapi.flagging.launches import SCOPED_STRATEGY, for_flags_file
+from cloudapi.flagging.rollout import Scope
+from cloudapi.flagging.watch import announce
+from cloudapi.services.catalog import Catalog
+
+EMPTY_SCOPE = Scope()
 
 
 @dataclass
@@ -26,6 +31,21 @@ class FlagInfo:
     environment: str
     description: str = ""
     strategies: list = field(default_factory=list)
+    # A launch flag's scope: the regions it is on in (None: everywhere) and its rollout.
+    regions: list | None = None
+    rollout: int | None = None
+
+
+@dataclass
+class Flip:
+    """What one flip did: on/off before and after, and the scope it left."""
+
+    name: str
+    old: bool | None
+    new: bool
+    change: str | None = None
+    regions: list | None = None
+    rollout: int | None = None
 
 
 def describe_strategy(strategy):
@@ -42,9 +62,9 @@ def describe_strategy(strategy):
     return text + (" where " + " and ".join(conditions) if conditions else "")
 
 
-def _audit_row(session, flag, environment, old, new, actor):
+def audit_row(session, flag, environment, old, new, actor, change=None):
     session.add(FlagAudit(flag=flag, environment=environment, old_enabled=old, new_enabled=new,
-                          actor=actor))  # fmt: skip
+                          actor=actor, change=change))  # fmt: skip
 
 
 def audit_entries(database, limit=200):
@@ -52,44 +72,116 @@ def audit_entries(database, limit=200):
         rows = session.scalars(select(FlagAudit).order_by(FlagAudit.id.desc()).limit(limit))
         return [
             {"id": r.id, "flag": r.flag, "environment": r.environment, "from": r.old_enabled,
-             "to": r.new_enabled, "actor": r.actor, "at": r.at.strftime("%Y-%m-%dT%H:%M:%S")}
+             "to": r.new_enabled, "change": r.change, "actor": r.actor,
+             "at": r.at.strftime("%Y-%m-%dT%H:%M:%S")}
             for r in rows
         ]  # fmt: skip
 
 
-class LocalFlagAdmin:
-    """The embedded default: flags/ for definitions, our database for on/off."""
+class ScopedFlips:
+    """What both admins share: a launch flag's scope, checked before any flip is made."""
+
+    def __init__(self, database, doc, environment, launches):
+        self.database, self.doc, self.environment = database, doc, environment
+        self.launches = launches
+        self.catalog = Catalog(database, ttl=5.0, launches=launches)
+
+    def next_setting(self, name, current, enabled, scope, check=True):
+        """The flag's Setting after the flip and what changed; refuses what cannot be done.
+
+        Only a launch's launch flag takes a scope. With `check`, opening regions where the
+        launch has nothing to sell is refused (rollout.check_ready) unless forced.
+        """
+        launch = self.launches.by_flag.get(name)
+        if not scope.empty and (launch is None or launch.launch_flag != name):
+            raise Invalid.field("regions", f"{name} is not a launch flag: it takes no "
+                                "region or rollout")  # fmt: skip
+        snapshot = self.catalog.snapshot()
+        for region in (*scope.add_regions, *scope.remove_regions):
+            if region not in snapshot.regions:
+                raise Invalid.field("regions", f"{region} is not a region")
+        new = rollout.next_setting(name, current, enabled, scope)
+        if check and launch is not None and scope.add_regions:
+            with self.database.reader() as session:
+                sellable = rollout.sellable_by_region(session, snapshot, launch)
+            opening = rollout.newly_open(current, new, ())
+            rollout.check_ready(launch, opening, sellable, scope.force)
+        return new, rollout.describe_change(current, new)
+
+    def audit(self, limit=200):
+        return audit_entries(self.database, limit)
+
+    def defined_rollout(self, name):
+        """A launch flag's rollout as flags/ defines it (what an Unleash server reports for
+        a flag never scoped), so both modes say the same; None for other flags."""
+        launch = self.launches.by_flag.get(name)
+        if launch is None or launch.launch_flag != name:
+            return None
+        feature = definitions.by_name(self.doc)[name]
+        for strategy in feature["strategies"]:
+            if strategy["name"] == SCOPED_STRATEGY:
+                return int(strategy.get("parameters", {}).get("rollout", 100))
+        return None
+
+    def stored_setting(self, name, state, default_enabled):
+        """The flag's Setting from its flag_states row (None: as flags/ defines it)."""
+        if state is None:
+            return Setting(default_enabled, None, self.defined_rollout(name))
+        regions = tuple(state.regions) if state.regions is not None else None
+        rollout_now = state.rollout if state.rollout is not None else self.defined_rollout(name)
+        return Setting(state.enabled, regions, rollout_now)
+
+
+class LocalFlagAdmin(ScopedFlips):
+    """The embedded default: flags/ for definitions, our database for on/off and scope."""
 
     mode = "embedded"
-
-    def __init__(self, database, doc, environment):
-        self.database, self.doc, self.environment = database, doc, environment
 
     def flags(self):
         with self.database.reader() as session:
             states = stored_states(session)
-        return [
-            FlagInfo(f["name"], states.get(f["name"], f["enabled"]), self.environment,
-                     f.get("description", ""), [describe_strategy(s) for s in f["strategies"]])
-            for f in self.doc["features"]
-        ]  # fmt: skip
+        out = []
+        for f in definitions.with_states(self.doc, states)["features"]:
+            setting = states.get(f["name"], Setting(f["enabled"]))
+            if setting.rollout is None:
+                setting = Setting(setting.enabled, setting.regions, self.defined_rollout(f["name"]))
+            out.append(FlagInfo(
+                f["name"], f["enabled"], self.environment, f.get("description", ""),
+                [describe_strategy(s) for s in f["strategies"]],
+                list(setting.regions) if setting.regions is not None else None, setting.rollout,
+            ))  # fmt: skip
+        return out
 
-    def set_enabled(self, name, enabled, actor):
+    def set_enabled(self, name, enabled, actor, scope=EMPTY_SCOPE):
         known = definitions.by_name(self.doc)
         if name not in known:
             raise NotFound.reason(f"no flag named {name!r}")
+        default = known[name]["enabled"]
+        with self.database.reader() as session:
+            current = self.stored_setting(name, session.get(FlagState, name), default)
+        self.next_setting(name, current, enabled, scope)  # refuses before anything is written
         with self.database.transaction() as session:
-            state = _locked_state(session, name, known[name]["enabled"])
-            old = state.enabled
-            state.enabled, state.updated, state.updated_by = enabled, utcnow(), actor
-            _audit_row(session, name, self.environment, old, enabled, actor)
-        return old, enabled
+            state = _locked_state(session, name, default)
+            current = self.stored_setting(name, state, default)
+            new, change = self.next_setting(name, current, enabled, scope, check=False)
+            state.enabled, state.regions, state.rollout = (
+                new.enabled,
+                list(new.regions) if new.regions is not None else None,
+                new.rollout,
+            )
+            state.updated, state.updated_by = utcnow(), actor
+            audit_row(session, name, self.environment, current.enabled, new.enabled, actor,
+                       change)  # fmt: skip
+            announce(session)
+        return flip_result(name, current.enabled, new, change)
 
     def sync(self):
         raise Unavailable.reason("no Unleash server configured (UNLEASH_URL): nothing to sync")
 
-    def audit(self, limit=200):
-        return audit_entries(self.database, limit)
+
+def flip_result(name, old, new, change):
+    regions = list(new.regions) if new.regions is not None else None
+    return Flip(name, old, new.enabled, change, regions, new.rollout)
 
 
 def _locked_state(session, name, default):
@@ -110,136 +202,15 @@ def _locked_state(session, name, default):
     return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
-def _same_strategy(a, b):
-    def norm(s):
-        constraints = sorted(
-            (c["contextName"], c["operator"], tuple(sorted(c.get("values", []))),
-             bool(c.get("caseInsensitive")), bool(c.get("inverted")))
-            for c in s.get("constraints", [])
-        )  # fmt: skip
-        return s["name"], sorted(s.get("parameters", {}).items()), constraints
-
-    return norm(a) == norm(b)
-
-
-class UnleashFlagAdmin:
-    """A real Unleash server, through its Admin API."""
-
-    mode = "unleash"
-
-    def __init__(self, database, doc, url, token, project, environment, timeout=10):
-        if not token:
-            raise Unavailable.reason(
-                "UNLEASH_ADMIN_TOKEN is required to manage flags on the server"
-            )
-        self.database, self.doc = database, doc
-        self.base = url.rstrip("/") + "/admin"
-        self.project, self.environment, self.timeout = project, environment, timeout
-        self.session = requests.Session()
-        self.session.headers.update({"Authorization": token, "Content-Type": "application/json"})
-
-    def _call(self, method, path, payload=None, allow=()):
-        try:
-            response = self.session.request(method, self.base + path, json=payload,
-                                            timeout=self.timeout)  # fmt: skip
-        except requests.RequestException as exc:
-            raise UpstreamFailed.reason(f"Unleash server unreachable: {exc}") from None
-        if response.status_code in allow:
-            return None
-        if not response.ok:
-            raise UpstreamFailed.reason(
-                f"{method} {path}: {response.status_code} {response.text[:300]}"
-            )
-        return response.json() if response.content else {}
-
-    def _feature(self, name):
-        return self._call("GET", f"/projects/{self.project}/features/{name}", allow=(404,))
-
-    def _environment(self, feature):
-        for env in feature.get("environments", []):
-            if env["name"] == self.environment:
-                return env
-        raise UpstreamFailed.reason(
-            f"environment {self.environment!r} not found for {feature['name']}"
-        )
-
-    def flags(self):
-        listed = self._call("GET", f"/projects/{self.project}/features")["features"]
-        names = [f["name"] for f in self.doc["features"]]
-        names += sorted(f["name"] for f in listed if f["name"] not in names)
-        out = []
-        for name in names:
-            feature = self._feature(name)
-            if feature is None:
-                out.append(FlagInfo(name, False, self.environment, "(missing: run flags sync)"))
-                continue
-            env = self._environment(feature)
-            strategies = [describe_strategy(s) for s in env.get("strategies", [])]
-            description = feature.get("description") or ""
-            out.append(FlagInfo(name, env["enabled"], self.environment, description, strategies))
-        return out
-
-    def set_enabled(self, name, enabled, actor):
-        feature = self._feature(name)
-        if feature is None:
-            raise NotFound.reason(
-                f"no flag named {name!r} on the server (run `cloudapi flags sync`)"
-            )
-        old = self._environment(feature)["enabled"]
-        toggle = "on" if enabled else "off"
-        path = f"/projects/{self.project}/features/{name}/environments/{self.environment}"
-        self._call("POST", f"{path}/{toggle}")
-        with self.database.transaction() as session:
-            _audit_row(session, name, self.environment, old, enabled, actor)
-        return old, enabled
-
-    def sync(self):
-        """Create missing context fields, flags and strategies; never flip an existing flag."""
-        actions = []
-        for name in CONTEXT_FIELDS:
-            if self._call("GET", f"/context/{name}", allow=(404,)) is None:
-                self._call("POST", "/context", {"name": name, "stickiness": False})
-                actions.append(f"created context field {name}")
-        for wanted in self.doc["features"]:
-            actions += self._sync_feature(wanted)
-        return actions
-
-    def _sync_feature(self, wanted):
-        name, actions = wanted["name"], []
-        feature = self._feature(name)
-        created = feature is None
-        if created:
-            self._call("POST", f"/projects/{self.project}/features", {
-                "name": name, "type": wanted.get("type", "release"),
-                "description": wanted.get("description", ""),
-                "impressionData": wanted.get("impressionData", False),
-            })  # fmt: skip
-            actions.append(f"created flag {name}")
-            feature = self._feature(name)
-        existing = self._environment(feature).get("strategies", [])
-        path = f"/projects/{self.project}/features/{name}/environments/{self.environment}"
-        for strategy in wanted["strategies"]:
-            if not any(_same_strategy(strategy, e) for e in existing):
-                body = {
-                    k: strategy[k] for k in ("name", "parameters", "constraints") if k in strategy
-                }
-                self._call("POST", f"{path}/strategies", body)
-                actions.append(f"added strategy to {name}: {describe_strategy(strategy)}")
-        if created and wanted.get("enabled"):
-            self._call("POST", f"{path}/on")
-            actions.append(f"enabled new flag {name} as defined")
-        return actions
-
-    def audit(self, limit=200):
-        return audit_entries(self.database, limit)
-
-
 def flag_admin(config, database):
     """The admin for the configured mode: the Unleash server, or the embedded default."""
     doc = definitions.load(config["FLAGS_FILE"])
+    launches = for_flags_file(config["FLAGS_FILE"])
     if config["UNLEASH_URL"]:
+        from cloudapi.flagging.unleash_admin import UnleashFlagAdmin
+
         return UnleashFlagAdmin(
-            database, doc, config["UNLEASH_URL"], config["UNLEASH_ADMIN_TOKEN"],
-            config["UNLEASH_PROJECT"], config["UNLEASH_ENVIRONMENT"],
+            database, doc, config["UNLEASH_ENVIRONMENT"], launches, config["UNLEASH_URL"],
+            config["UNLEASH_ADMIN_TOKEN"], config["UNLEASH_PROJECT"],
         )  # fmt: skip
-    return LocalFlagAdmin(database, doc, config["UNLEASH_ENVIRONMENT"])
+    return LocalFlagAdmin(database, doc, config["UNLEASH_ENVIRONMENT"], launches)

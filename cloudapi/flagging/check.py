@@ -1,7 +1,10 @@
-"""`cloudapi flags check`: what one account sees, and why."""
+"""`cloudapi flags check`: what one account sees, and why, launch by launch."""
 
+from sqlalchemy import select
+
+from cloudapi.db.betas import Beta
 from cloudapi.flagging.context import context_for
-from cloudapi.flagging.names import FEATURE_FLAGS
+from cloudapi.flagging.launches import catalog_problems
 from cloudapi.principal import Principal
 from cloudapi.services import accounts
 from cloudapi.services.betas import enrolled
@@ -27,10 +30,19 @@ def explain(app, account_id):
         f"  context: {context_for(principal)}",
         f"  source:  {flags.server_url or 'embedded default (flags/ + database)'}",
     ]
-    features = flags.features_for(principal)
-    for feature, names in FEATURE_FLAGS.items():
-        lines.append(f"  feature {feature}: {'ON' if feature in features else 'off'}")
-        for name in names:
+    with app.extensions["cloudapi.db"].reader() as session:
+        beta_ids = set(session.scalars(select(Beta.id)))
+    problems = catalog_problems(flags.launches, snapshot, beta_ids)
+    names = ", ".join(launch.feature for launch in flags.launches)
+    lines.append(f"  launches: {names} ({'; '.join(problems) or 'valid'})")
+    features = flags.evaluate(principal)
+    for launch in flags.launches:
+        feature = launch.feature
+        where = ""
+        if feature in features and feature not in features.everywhere:
+            where = " in " + ", ".join(sorted(features.regional[feature]))
+        lines.append(f"  feature {feature}: {'ON' if feature in features else 'off'}{where}")
+        for name in launch.flags:
             lines.append(f"    flag {name}: {'on' if flags.is_enabled(name, principal) else 'off'}")
     hidden = sorted(t.id for t in snapshot.types.values() if t.required_feature)
     visible = {t.id for t in snapshot.visible_types(features)}

@@ -2,6 +2,7 @@
 
 import copy
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "flags" / "features.json"
@@ -26,12 +27,49 @@ def load(path=None):
     return doc
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A flag's state: on or off, and for a launch flag its scope.
+
+    `regions`: the regions it is on in (None: everywhere); `rollout`: the percentage of
+    accounts it is on for (None: as defined).
+    """
+
+    enabled: bool
+    regions: tuple | None = None
+    rollout: int | None = None
+
+
+def scoped(strategy, regions, rollout):
+    """`strategy` with its rollout and its `region IN` constraint set (None: left alone)."""
+    out = copy.deepcopy(strategy)
+    if rollout is not None:
+        out.setdefault("parameters", {})["rollout"] = str(rollout)
+    constraints = [c for c in out.get("constraints", []) if c.get("contextName") != "region"]
+    if regions is not None:
+        constraints.append({"contextName": "region", "operator": "IN",
+                            "values": sorted(regions), "caseInsensitive": False,
+                            "inverted": False})  # fmt: skip
+    out["constraints"] = constraints
+    return out
+
+
 def with_states(doc, states):
-    """A copy of `doc` with each named flag's `enabled` replaced by `states[name]`."""
+    """A copy of `doc` with each named flag's state from `states[name]`: a bool (on/off)
+    or a Setting, whose scope applies to the flag's flexibleRollout strategy."""
     out = copy.deepcopy(doc)
     for feature in out["features"]:
-        if feature["name"] in states:
-            feature["enabled"] = states[feature["name"]]
+        state = states.get(feature["name"])
+        if state is None:
+            continue
+        if isinstance(state, bool):
+            state = Setting(state)
+        feature["enabled"] = state.enabled
+        if state.regions is not None or state.rollout is not None:
+            feature["strategies"] = [
+                scoped(s, state.regions, state.rollout) if s["name"] == "flexibleRollout" else s
+                for s in feature["strategies"]
+            ]
     return out
 
 

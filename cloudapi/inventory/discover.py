@@ -30,6 +30,8 @@ MODELS = {
     "1e36": "Quadro RTX 6000",
     "1e78": "Quadro RTX 6000/8000",
     "2230": "RTX A6000",
+    "27b0": "RTX 4000 SFF Ada Generation",
+    "27b2": "RTX 4000 Ada Generation",
     "20b5": "A100 80GB PCIe",
     "2330": "H100 SXM5 80GB",
     "2331": "H100 PCIe",

@@ -16,6 +16,9 @@ second. Several relays (PostgreSQL) can still interleave their batches.
 When the broker is unreachable, ``run_once`` logs one line, leaves the jobs unsent and
 returns 0; ``run_forever`` then waits, doubling the pause up to ``MAX_BACKOFF``, and tries
 again. The API does not depend on the relay: it keeps writing jobs meanwhile.
+
+Each message carries its job's ``request_id`` (the trace id, cloudapi/tracing.py), and
+each confirmed send is logged with it, so ``cloudapi jobs trace`` shows the send.
 """
 
 import json
@@ -29,6 +32,7 @@ from sqlalchemy import select
 from cloudapi.db.base import utcnow
 from cloudapi.db.jobs import Job
 from cloudapi.jobs import broker
+from cloudapi.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +125,7 @@ class Relay:
         for job in jobs:
             job.sent_at = now
             job.attempts = (job.attempts or 0) + 1
+        metrics.count_sent(jobs)  # confirmed by the broker: cloudapi_jobs_sent_total
 
     def _publish(self, producer, job):
         if job.host not in self._declared:
@@ -138,6 +143,10 @@ class Relay:
             timeout=broker.PUBLISH_TIMEOUT,
             confirm_timeout=broker.PUBLISH_TIMEOUT,
         )
+        # Confirmed by now: the relay's step in the job's trace (cloudapi/tracing.py).
+        trace = {"request_id": job.request_id, "job_id": job.id, "instance_id": job.instance_id,
+                 "outcome": "sent", "attempt": (job.attempts or 0) + 1}  # fmt: skip
+        log.info("relay: sent job %s (%s) to %s", job.id, job.action, job.host, extra=trace)
 
     # -- the connection ------------------------------------------------------------------
 
@@ -211,7 +220,9 @@ def run_relay(database_url, broker_url, poll=0.5, batch=100, stop_event=None):
 
 
 def message_body(job):
-    """The message of one job (docs/jobs.md), as a JSON string."""
+    """The message of one job (docs/jobs.md), as a JSON string; `request_id` (the trace
+    id) only for a job that has one (one written by the CLI has none)."""
+    trace = {"request_id": job.request_id} if job.request_id else {}
     return json.dumps(
         {
             "job_id": job.id,
@@ -219,6 +230,7 @@ def message_body(job):
             "instance_id": job.instance_id,
             "host": job.host,
             "payload": job.payload or {},
+            **trace,
         }
     )
 

@@ -64,3 +64,23 @@ class ConsoleLoginSchema(AdminSchema):
 
     token = fields.String(required=True, error_messages=_required("token"),
                           validate=validate.Length(min=1, error="token is required"))  # fmt: skip
+
+
+MAX_FLIP_REGIONS = 100  # our choice: far above the catalog's region count
+
+
+class FlagFlipSchema(AdminSchema):
+    """A flip's scope, all optional: an empty body flips on/off only."""
+
+    regions = BoundedList(
+        fields.String(validate=validate.Length(min=1, max=32)),
+        most=MAX_FLIP_REGIONS,
+        load_default=list,
+        error_messages={"invalid": "regions must be a list of region ids"},
+    )
+    everywhere = fields.Boolean(load_default=False)
+    rollout = fields.Integer(
+        load_default=None, allow_none=True,
+        validate=validate.Range(0, 100, error="rollout must be a percentage from 0 to 100"),
+    )  # fmt: skip
+    force = fields.Boolean(load_default=False)

@@ -49,7 +49,7 @@ def catalog_refs(catalog, features, data):
         region = catalog.regions.get(data["region"])
         if region is None:
             yield "region", REGION_NOT_FOUND
-    if plan and region and plan.gpus and region.id not in catalog.gpu_regions:
+    if plan and region and plan.gpus and not catalog.offers(plan, region.id, features):
         yield "region", NO_GPU_HERE
     return plan, region
 

@@ -27,9 +27,6 @@ NEEDS_IMAGE = "Only used when deploying from an image"
 DEPRECATED = "This image is deprecated and cannot be deployed"
 KERNELS = ("linode/grub2", "linode/latest-64bit", "linode/direct-disk", "linode/grub-legacy")
 SWAP_MAX = 8192
-# Create parameters that exist only for accounts with the GPU feature; for everyone else
-# they are excluded from the schema and so answer exactly like any unknown field.
-GPU_ONLY_FIELDS = ("numa_affinity",)
 # List lengths. Linode documents two: at most 3 interfaces (linode-openapi.yaml,
 # interfaces maxItems 3) and, for images, at most 500 tags; we hold Linodes to the same
 # 500. For the rest Linode documents none, so these are our own, far above real use.
@@ -178,6 +175,8 @@ class LinodeCreateSchema(CrossFieldSchema):
     ipv4 = _string_list(most=MAX_IPV4)
     kernel = fields.String(validate=validate.OneOf(KERNELS))
     boot_size = StrictInteger(validate=validate.Range(min=1))
+    # Gated by the launches that name it (flags/launches/): without one of their features
+    # the field is excluded from the schema and answers like any unknown field.
     numa_affinity = fields.String(validate=validate.OneOf(["strict", "preferred"]))
 
     def __init__(self, *, catalog, features, user_keys, label_taken, **kwargs):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from cloudapi.db.accounts import Account, AccountTag
 from cloudapi.errors import Conflict, Invalid, NotFound
+from cloudapi.flagging.watch import announce
 
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -53,12 +54,14 @@ def tag(session, account_id, name):
     account = get(session, account_id)
     if name not in account.tag_names:
         account.tags.append(AccountTag(tag=_check_tag(name)))
+        announce(session)
     return account
 
 
 def untag(session, account_id, name):
     account = get(session, account_id)
     account.tags = [t for t in account.tags if t.tag != name]
+    announce(session)
     return account
 
 

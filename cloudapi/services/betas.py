@@ -5,6 +5,7 @@ from sqlalchemy import select
 from cloudapi.db.base import utcnow
 from cloudapi.db.betas import AccountBeta, Beta
 from cloudapi.errors import Invalid, NotFound
+from cloudapi.flagging.watch import announce
 
 
 def open_betas(session):
@@ -44,6 +45,7 @@ def enroll(database, account_id, beta_id):
             raise Invalid.field("id", "No open beta by that ID was found")
         if session.get(AccountBeta, (account_id, beta_id)) is None:
             session.add(AccountBeta(account_id=account_id, beta_id=beta_id))
+            announce(session)
 
 
 def set_open(session, beta_id, is_open):

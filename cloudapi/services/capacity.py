@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cloudapi.db.instances import Instance
-from cloudapi.db.inventory import Host, NumaNode
+from cloudapi.db.inventory import Gpu, Host, NumaNode
 from cloudapi.domain.placement import Request, fit_count
 
 
@@ -21,13 +21,28 @@ def _request(plan):
     return Request(plan.gpus, plan.vcpus, plan.memory)
 
 
-def _node_sellable(node, plans, active):
+def device_ids(plan):
+    """The PCI device ids of the GPU model `plan` needs; None when any GPU will do."""
+    return getattr(plan, "gpu_device_ids", None)
+
+
+def takes(plan, device_ids_here):
+    """Whether a host with GPUs of `device_ids_here` can take `plan` (its GPU model)."""
+    wanted = device_ids(plan)
+    here = set(device_ids_here)
+    return bool(set(wanted) & here) if wanted is not None else bool(here)
+
+
+def _node_sellable(node, plans, usable):
+    """Per plan the host's GPU model can take (`usable` when active, else 0 each)."""
     return {p.id: fit_count(_request(p), node.gpus_free, node.threads_free, node.memory_free_mb)
-            if active else 0 for p in plans}  # fmt: skip
+            if usable else 0 for p in plans}  # fmt: skip
 
 
 def _sum(rows, plans):
-    return {p.id: sum(r["sellable"][p.id] for r in rows) for p in plans}
+    """Summed over rows, for the plans any of them can take (the others are not sold here)."""
+    ids = {p for r in rows for p in r["sellable"]}
+    return {p.id: sum(r["sellable"].get(p.id, 0) for r in rows) for p in plans if p.id in ids}
 
 
 def report(session, snapshot, region=None):
@@ -42,6 +57,8 @@ def report(session, snapshot, region=None):
     ).all())  # fmt: skip
     regions = {}
     for host in hosts:
+        devices = {g.device_id for g in host.gpus}
+        models = [p for p in plans if takes(p, devices)]  # the plans this host's GPUs serve
         active = host.status == "active"
         nodes = []
         for node in host.nodes:
@@ -51,7 +68,7 @@ def report(session, snapshot, region=None):
                 "threads_total": node.threads_total, "threads_free": node.threads_free,
                 "memory_mb": node.memory_mb, "memory_free_mb": node.memory_free_mb,
                 "gpus_total": node.gpus_total, "gpus_free": node.gpus_free,
-                "sellable": _node_sellable(node, plans, active),
+                "sellable": _node_sellable(node, models, active),
                 "gpus": [{"pci_address": g.pci_address, "model": g.model,
                           "iommu_group": g.iommu_group, "instance_id": g.instance_id,
                           "account_id": owners.get(g.instance_id)} for g in gpus],
@@ -61,7 +78,7 @@ def report(session, snapshot, region=None):
         regions.setdefault(host.region_id, []).append({
             "hostname": host.hostname, "uuid": host.uuid, "status": host.status,
             "gpus_total": total, "gpus_allocated": total - free, "gpus_free": free,
-            "sellable": _sum(nodes, plans), "numa_nodes": nodes,
+            "sellable": _sum(nodes, models), "numa_nodes": nodes,
         })  # fmt: skip
     out = []
     for region_id, rows in sorted(regions.items()):
@@ -86,6 +103,7 @@ def available_plans(session, snapshot):
                 NumaNode.gpus_free >= plan.gpus,
                 NumaNode.threads_free >= plan.vcpus,
                 NumaNode.memory_free_mb >= plan.memory,
+                *model_filter(plan),
             )
             .distinct()
         )
@@ -93,23 +111,42 @@ def available_plans(session, snapshot):
     return found
 
 
+def model_filter(plan):
+    """SQL conditions on Host: it has GPUs of the model `plan` needs (none when any GPU)."""
+    wanted = device_ids(plan)
+    if wanted is None:
+        return ()
+    gpu = select(Gpu.id).where(Gpu.host_id == Host.id, Gpu.device_id.in_(wanted))
+    return (gpu.exists(),)
+
+
 def table(report):
-    """The capacity report as a text table, one line per host and a total per region."""
-    plans = report["plans"]
-    short = [p.rsplit("-", 1)[-1] + "-GPU" for p in plans]
+    """The capacity report as a text table, one line per host and a total per region.
+
+    Only the plans some host serves get a column ("-": not this host's GPU model).
+    """
+    served = {p for r in report["regions"] for p in r["sellable"]}
+    plans = [p for p in report["plans"] if p in served] or report["plans"]
+    short = [p.split("-gpu-", 1)[-1] for p in plans]
+    widths = [max(6, len(s)) for s in short]
+
+    def cells(sellable):
+        return " ".join(f"{sellable.get(p, '-'):>{w}}" for p, w in zip(plans, widths, strict=True))
+
     head = f"{'region':<12} {'host':<22} {'status':<12} {'total':>5} {'alloc':>5} {'free':>5}  "
-    lines = [head + "sellable: " + " ".join(f"{s:>6}" for s in short)]
+    titles = " ".join(f"{s:>{w}}" for s, w in zip(short, widths, strict=True))
+    lines = [head + "sellable: " + titles]
     for region in report["regions"]:
         for h in region["hosts"]:
             lines.append(
                 f"{region['region']:<12} {h['hostname']:<22} {h['status']:<12} "
                 f"{h['gpus_total']:>5} {h['gpus_allocated']:>5} {h['gpus_free']:>5}  "
-                f"{'':>9} " + " ".join(f"{h['sellable'][p]:>6}" for p in plans)
+                f"{'':>9} " + cells(h["sellable"])
             )
         lines.append(
             f"{region['region']:<12} {'(region total)':<22} {'':<12} "
             f"{region['gpus_total']:>5} {region['gpus_allocated']:>5} {region['gpus_free']:>5}  "
-            f"{'':>9} " + " ".join(f"{region['sellable'][p]:>6}" for p in plans)
+            f"{'':>9} " + cells(region["sellable"])
         )
     if not report["regions"]:
         lines.append("(no GPU hosts)")

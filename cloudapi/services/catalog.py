@@ -10,7 +10,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cloudapi.db.catalog import Image, LinodeType, Region
 from cloudapi.db.outage import is_unavailable
+from cloudapi.features import in_region
+from cloudapi.flagging.launches import Launches
 from cloudapi.services import hosts
+from cloudapi.services.capacity import takes
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +23,7 @@ _COPIED = {
     LinodeType: (
         "id label type_class disk memory vcpus gpus accelerated_devices network_out transfer "
         "price_hourly price_monthly backups_hourly backups_monthly region_prices successor "
-        "required_feature"
+        "required_feature gpu_device_ids"
     ),
     Region: "id label country capabilities status resolvers_ipv4 resolvers_ipv6 site_type",
     Image: "id label description vendor size created eol deprecated capabilities",
@@ -45,15 +48,50 @@ class Snapshot:
     types: dict[str, Row]
     regions: dict[str, Row]
     images: dict[str, Row]
-    # Regions with an active GPU host: they list "GPU Linodes" (to accounts that may see it).
-    gpu_regions: frozenset = frozenset()
+    # Per region, the PCI device ids of the GPUs on its active hosts.
+    gpu_devices: dict = field(default_factory=dict)
+    launches: Launches = field(default_factory=Launches)
     # Rendered responses keyed by what they depend on; dropped with the snapshot.
     rendered: dict = field(default_factory=dict)
 
-    def capabilities(self, region):
-        """The region's capabilities, "GPU Linodes" included where it has active GPU hosts."""
-        extra = ["GPU Linodes"] if region.id in self.gpu_regions else []
-        return list(region.capabilities) + extra
+    @property
+    def gpu_regions(self):
+        return frozenset(r for r, devices in self.gpu_devices.items() if devices)
+
+    def hosted(self, plan, region_id):
+        """Whether `region_id` has active hosts with the GPU model `plan` needs."""
+        if not plan.gpus:
+            return True
+        return takes(plan, self.gpu_devices.get(region_id, ()))
+
+    def offers(self, plan, region_id, features):
+        """Whether a caller with `features` may deploy `plan` in `region_id` now."""
+        needed = plan.required_feature
+        if needed is not None and needed not in in_region(features, region_id):
+            return False
+        return self.hosted(plan, region_id)
+
+    def capabilities(self, region, features):
+        """The region's capabilities as this caller sees them.
+
+        A launch's capability (e.g. "GPU Linodes") shows where the caller has the launch's
+        feature in this region and the region has hosts for one of its plans.
+        """
+        gated = self.launches.capabilities
+        shown = [c for c in region.capabilities if c not in gated]
+        here = in_region(features, region.id)
+        for launch in self.launches:
+            if launch.capability in shown or launch.feature not in here:
+                continue
+            if any(launch.gates_plan(t) and self.hosted(t, region.id) for t in self.types.values()):
+                shown.append(launch.capability)
+        return shown
+
+    def account_capabilities(self, capabilities, features):
+        """The account's capabilities: a launch's capability only with its feature."""
+        gated = {launch.capability: launch.feature for launch in self.launches}
+        owned = {c for c, f in gated.items() if f in features}
+        return [c for c in capabilities if c not in gated or c in owned]
 
     def visible_types(self, features):
         return [t for t in self.types.values() if _visible(t, features)]
@@ -83,6 +121,19 @@ def _copy(model, rows):
     return {r.id: Row({n: getattr(r, n) for n in names}) for r in rows}
 
 
+def _gated(plans, launches):
+    """Each plan with the feature it needs: its launch's, else the catalog's own marker.
+
+    The catalog's `required_feature` keeps a plan hidden (fail closed) even if its
+    launch definition were missing; the launch decides when both exist.
+    """
+    out = {}
+    for plan_id, plan in plans.items():
+        feature = launches.plan_feature(plan) or plan.required_feature
+        out[plan_id] = Row({**plan.values, "required_feature": feature})
+    return out
+
+
 class Catalog:
     """Serve the catalog from memory, reloading it from the database every `ttl` seconds.
 
@@ -93,8 +144,9 @@ class Catalog:
     behind it. Only the very first load, with nothing to fall back on, raises.
     """
 
-    def __init__(self, database, ttl=30.0):
+    def __init__(self, database, ttl=30.0, launches=None):
         self._database = database
+        self._launches = launches or Launches()
         self._ttl = ttl
         self._lock = threading.Lock()
         self._snapshot = None
@@ -136,6 +188,7 @@ class Catalog:
         with self._database.reader() as session:
             order = {LinodeType: LinodeType.id, Region: Region.id, Image: Image.id}
             parts = {m: _copy(m, session.scalars(select(m).order_by(o))) for m, o in order.items()}
-            gpu_regions = frozenset(hosts.gpu_regions(session))
-        types = dict(sorted(parts[LinodeType].items(), key=lambda item: linode_order(item[1])))
-        return Snapshot(types, parts[Region], parts[Image], gpu_regions)
+            gpu_devices = hosts.gpu_devices(session)
+        types = _gated(parts[LinodeType], self._launches)
+        types = dict(sorted(types.items(), key=lambda item: linode_order(item[1])))
+        return Snapshot(types, parts[Region], parts[Image], gpu_devices, self._launches)

@@ -10,7 +10,6 @@ from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event
 from cloudapi.domain.rules import password_problem
 from cloudapi.errors import Invalid, NotFound
-from cloudapi.features import GPU_LINODES
 from cloudapi.principal import Principal
 from cloudapi.schemas import load
 from cloudapi.schemas.admin import GpuInstanceSchema
@@ -42,7 +41,8 @@ def bring_up(database, snapshot, account_id, doc):
             "image": doc.get("image") or DEFAULT_IMAGE}  # fmt: skip
     if doc.get("label"):
         body["label"] = doc["label"]
-    made = instances.create(database, snapshot, who, frozenset({GPU_LINODES}), body)
+    every_launch = frozenset(launch.feature for launch in snapshot.launches)
+    made = instances.create(database, snapshot, who, every_launch, body)
     return made, root_pass
 
 

@@ -24,9 +24,10 @@ def seed(session):
         out["accounts"][name] = {"id": account.id, "email": email, "token": token}
     out["admin_token"] = tokens.create(session, is_admin=True, label="demo admin")
     out["hosts"] = []
-    for hostname, region, nodes, gpus in DEMO_HOSTS:
+    for entry in DEMO_HOSTS:
+        hostname = entry[0]
         if session.scalar(select(Host.id).where(Host.hostname == hostname)) is None:
-            hosts.register(session, describe(hostname, region, nodes, gpus))
+            hosts.register(session, describe(*entry))
         out["hosts"].append(hostname)
     return out
 

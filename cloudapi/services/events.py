@@ -1,13 +1,15 @@
 """Reading an account's events."""
 
+from collections import namedtuple
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, Integer, bindparam, select
 
 from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.jobs import Event
 from cloudapi.db.paging import page_of
+from cloudapi.db.row_pages import PageQuery, Shapes
 from cloudapi.errors import NotFound
 
 FILTERABLE = {
@@ -20,21 +22,54 @@ SQL_FIELDS = {
     "entity.label": Event.entity_label,
 }  # fmt: skip
 RETENTION = timedelta(days=90)
+# What render.event reads, labelled as the Event attributes (the events page reads rows).
+COLUMNS = (
+    Event.id, Event.action, Event.created, Event.entity_type, Event.entity_id,
+    Event.entity_label, Event.secondary_entity_type, Event.secondary_entity_id,
+    Event.secondary_entity_label, Event.status, Event.percent_complete, Event.duration,
+    Event.message, Event.read, Event.seen, Event.username,
+)  # fmt: skip
+# A page's row (and its `results`), as a namedtuple: attributes read ten times faster.
+EventRow = namedtuple("EventRow", (*select(*COLUMNS).selected_columns.keys(), "results"))
 
 
 def _visible(account_id):
     return (Event.account_id == account_id, Event.created >= utcnow() - RETENTION)
 
 
-def listing(session, account_id, flt, page_req):
-    """Return (events, page, pages, results); newest first unless the filter orders them."""
-    where = (*_visible(account_id), filters.to_sql(flt.where, SQL_FIELDS))
+def _query(visible, flt):
+    """(where, order): newest first unless the filter orders them."""
+    where = (*visible, filters.to_sql(flt.where, SQL_FIELDS))
     if flt.order_by:
         column = SQL_FIELDS[flt.order_by]
-        order = [column.desc() if flt.order == "desc" else column.asc(), Event.id.asc()]
-    else:
-        order = [Event.id.desc()]
-    return page_of(session, Event, where, order, page_req)
+        return where, [column.desc() if flt.order == "desc" else column.asc(), Event.id.asc()]
+    return where, [Event.id.desc()]
+
+
+def listing(session, account_id, flt, page_req):
+    """Return (events, page, pages, results) as Event objects."""
+    return page_of(session, Event, *_query(_visible(account_id), flt), page_req)
+
+
+_VISIBLE = (Event.account_id == bindparam("account_id", type_=Integer),
+            Event.created >= bindparam("cutoff", type_=DateTime))  # fmt: skip
+
+
+def _page_query(flt, kept=False):
+    return PageQuery(Event, COLUMNS, *_query(_VISIBLE, flt), kept=kept)
+
+
+# An X-Filter with no condition, in any of its orders: built once, kept.
+_PAGES = Shapes(lambda flt: _page_query(flt, kept=True))
+
+
+def rows_listing(database, account_id, flt, page_req):
+    """listing, as rows (EventRow) in one statement: the events page, which Cloud Manager
+    polls."""
+    query = _PAGES.get((flt.order_by, flt.order), flt) if flt.where is None else _page_query(flt)
+    params = {"account_id": account_id, "cutoff": utcnow() - RETENTION}
+    rows, page, pages, results = query.rows(database, page_req, params)
+    return [EventRow._make(row) for row in rows], page, pages, results
 
 
 def get(session, account_id, event_id):

@@ -84,14 +84,18 @@ def set_status(session, hostname, status):
     return host
 
 
-def gpu_regions(session):
-    """Regions with at least one active host that has GPUs."""
+def gpu_devices(session):
+    """Per region, the PCI device ids of the GPUs on its active hosts."""
     query = (
-        select(Host.region_id)
-        .where(Host.status == "active", select(Gpu.id).where(Gpu.host_id == Host.id).exists())
+        select(Host.region_id, Gpu.device_id)
+        .join(Gpu, Gpu.host_id == Host.id)
+        .where(Host.status == "active")
         .distinct()
     )
-    return set(session.scalars(query))
+    found = {}
+    for region_id, device_id in session.execute(query):
+        found.setdefault(region_id, set()).add(device_id)
+    return {region_id: frozenset(devices) for region_id, devices in found.items()}
 
 
 # -- the use cases: each in a transaction of its own (the admin API and the CLI) -----------

@@ -13,9 +13,8 @@ from cloudapi.domain import lifecycle
 from cloudapi.domain import sshkeys as keys
 from cloudapi.domain.linode_fields import LABEL_TAKEN
 from cloudapi.errors import Busy, Conflict, NotFound
-from cloudapi.features import GPU_LINODES
 from cloudapi.schemas import load
-from cloudapi.schemas.linodes import GPU_ONLY_FIELDS, LinodeCreateSchema, PowerSchema
+from cloudapi.schemas.linodes import LinodeCreateSchema, PowerSchema
 from cloudapi.services import (
     idempotency,
     instance_parts,
@@ -133,7 +132,7 @@ def _validate(session, snapshot, principal, features, body):
         features=features,
         user_keys=lambda names: sshkeys.keys_for_users(session, principal.account_id, names),
         label_taken=lambda label: label_taken(session, principal.account_id, label),
-        exclude=() if GPU_LINODES in features else GPU_ONLY_FIELDS,
+        exclude=snapshot.launches.hidden_parameters(features),
     )
     data = load(schema, body)
     return data, snapshot.types[data["type"]], snapshot.images.get(data.get("image"))

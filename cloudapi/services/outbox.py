@@ -3,6 +3,11 @@
 Every state change of an instance writes both here, in the change's own transaction;
 the relay (cloudapi/jobs/relay.py) later publishes the job, and the agent's reports move
 the job and its event (services/jobs.py). docs/jobs.md has the protocol.
+
+Each job carries the trace id of the request that wrote it (`jobs.request_id`): the
+column's default reads it from the context the handler bound (cloudapi/tracing.py), so
+neither this module nor the other writers of jobs (firewall pushes, a move's `undefine`)
+pass it along.
 """
 
 import uuid

@@ -29,6 +29,7 @@ from cloudapi.db.base import utcnow
 from cloudapi.db.inventory import Allocation, Gpu, Host, NumaNode
 from cloudapi.domain import placement
 from cloudapi.domain.cpus import parse_cpulist
+from cloudapi.services import capacity
 
 CANDIDATE_NODES = 16
 # The high half of the advisory lock key: "GPUR", so that other advisory locks keep clear.
@@ -48,9 +49,12 @@ def _fits(req):
     )
 
 
-def _candidate_hosts(session, region_id, req):
-    """Host ids worth considering: best-fitting single nodes, else hosts with room overall."""
-    active = (Host.region_id == region_id, Host.status == "active")
+def _candidate_hosts(session, region_id, req, plan):
+    """Host ids worth considering: best-fitting single nodes, else hosts with room overall.
+
+    Only hosts with the plan's GPU model: an instance never lands on another model.
+    """
+    active = (Host.region_id == region_id, Host.status == "active", *capacity.model_filter(plan))
     best_fit = (
         select(NumaNode.host_id)
         .join(Host, Host.id == NumaNode.host_id)
@@ -81,8 +85,9 @@ def _candidate_hosts(session, region_id, req):
     return list(session.scalars(roomy))
 
 
-def _views(session, host_ids):
-    """Placement views of the given hosts, and each node's generation."""
+def _views(session, host_ids, plan):
+    """Placement views of the given hosts (their free GPUs of the plan's model only), and
+    each node's generation."""
     if not host_ids:
         return [], {}
     hosts = session.scalars(select(Host).where(Host.id.in_(host_ids)).order_by(Host.id)).all()
@@ -90,9 +95,11 @@ def _views(session, host_ids):
         select(NumaNode).where(NumaNode.host_id.in_(host_ids)).order_by(NumaNode.node)
     ).all()
     node_ids = [n.id for n in nodes]
+    wanted = capacity.device_ids(plan)
+    model = () if wanted is None else (Gpu.device_id.in_(wanted),)
     free = session.execute(
         select(Gpu.id, Gpu.pci_address, Gpu.numa_node_id)
-        .where(Gpu.numa_node_id.in_(node_ids), Gpu.instance_id.is_(None))
+        .where(Gpu.numa_node_id.in_(node_ids), Gpu.instance_id.is_(None), *model)
         .order_by(Gpu.pci_address)
     ).all()
     taken = session.execute(
@@ -139,16 +146,16 @@ def serialise_region(session, region_id):
         pause = min(pause * 2, LOCK_POLL_MAX)
 
 
-def _choose(session, region_id, req, prefer_host_id, avoid_host_id):
+def _choose(session, region_id, req, plan, prefer_host_id, avoid_host_id):
     """Placement among the region's candidates: `prefer_host_id` first when it has room,
     never `avoid_host_id`. Returns the choice and the generations of the nodes read."""
     if prefer_host_id is not None:
-        views, generations = _views(session, [prefer_host_id])
+        views, generations = _views(session, [prefer_host_id], plan)
         try:
             return placement.place(req, views), generations
         except placement.NoCapacity:
             pass
-    views, generations = _views(session, _candidate_hosts(session, region_id, req))
+    views, generations = _views(session, _candidate_hosts(session, region_id, req, plan), plan)
     views = [v for v in views if v.id != avoid_host_id]
     return placement.place(req, views), generations
 
@@ -167,7 +174,7 @@ def reserve(
     req = placement.Request(plan.gpus, plan.vcpus, plan.memory, affinity)
     region_id = region_id or instance.region_id
     serialise_region(session, region_id)
-    chosen, generations = _choose(session, region_id, req, prefer_host_id, avoid_host_id)
+    chosen, generations = _choose(session, region_id, req, plan, prefer_host_id, avoid_host_id)
     for part in chosen.parts:
         if part.gpu_ids:
             claimed = session.execute(

@@ -22,7 +22,7 @@ from cloudapi.db.base import utcnow
 from cloudapi.domain import lifecycle, placement
 from cloudapi.errors import Busy, Invalid
 from cloudapi.schemas import load
-from cloudapi.schemas.cross_field import TYPE_NOT_FOUND
+from cloudapi.schemas.cross_field import NO_GPU_HERE, TYPE_NOT_FOUND
 from cloudapi.schemas.resize import ResizeSchema
 from cloudapi.services import outbox, provision, reservations, storage
 from cloudapi.services.instances import BUSY_CAPACITY, RESERVE_ATTEMPTS, get
@@ -43,17 +43,19 @@ def resize(database, snapshot, principal, features, instance_id, body):
         raise Invalid.field("type", TYPE_NOT_FOUND)
     for _attempt in range(RESERVE_ATTEMPTS):
         try:
-            return _resize_once(database, snapshot, principal, instance_id, plan, data)
+            return _resize_once(database, snapshot, principal, features, instance_id, plan, data)
         except reservations.Conflict:
             continue  # another transaction took the capacity we chose: place again
     raise Busy.field("type", BUSY_CAPACITY)
 
 
-def _resize_once(database, snapshot, principal, instance_id, plan, data):
+def _resize_once(database, snapshot, principal, features, instance_id, plan, data):
     with database.transaction() as session:
         instance = get(session, principal.account_id, instance_id, lock=True)
         if instance.type_id == plan.id:
             raise Invalid.field("type", SAME_PLAN)
+        if plan.gpus and not snapshot.offers(plan, instance.region_id, features):
+            raise Invalid.field("type", NO_GPU_HERE)
         was_running = instance.status == "running"
         instance.status = lifecycle.next_status("resize", instance.status)
         old = snapshot.types[instance.type_id]

@@ -5,6 +5,8 @@ import pytest
 from tests.support.inventory import check_invariants
 from tests.support.rows import counts
 
+RTX6000 = {f"g1-gpu-rtx6000-{n}" for n in range(1, 5)}
+
 BODY = {"region": "us-east", "image": "linode/debian12", "root_pass": "Gpu-Demo-2026!x"}
 
 
@@ -126,13 +128,15 @@ def test_region_capability_and_availability_follow_the_hosts(
     add_host("gpu-1.us-east", nodes=1, gpus_per_node=4)
     assert "GPU Linodes" in caps("us-east") and "GPU Linodes" not in caps("eu-central")
     plans = client.get("/v4/regions/us-east/availability", headers=staff).get_json()
-    assert {(p["plan"], p["available"]) for p in plans} == {
+    assert {(p["plan"], p["available"]) for p in plans if p["plan"] in RTX6000} == {
         (f"g1-gpu-rtx6000-{n}", True) for n in range(1, 5)
     }  # fmt: skip
+    # No RTX 4000 Ada hosts in us-east: those plans are listed, unavailable.
+    assert {p["available"] for p in plans if p["plan"] not in RTX6000} == {False}
     assert client.get("/v4/regions/us-east/availability", headers=customer[1]).get_json() == []
     client.post("/v4/linode/instances", json=gpu(3), headers=staff)
     plans = client.get("/v4/regions/us-east/availability", headers=staff).get_json()
-    assert {p["plan"]: p["available"] for p in plans} == {
+    assert {p["plan"]: p["available"] for p in plans if p["plan"] in RTX6000} == {
         "g1-gpu-rtx6000-1": True, "g1-gpu-rtx6000-2": False,
         "g1-gpu-rtx6000-3": False, "g1-gpu-rtx6000-4": False,
     }  # fmt: skip
@@ -140,7 +144,9 @@ def test_region_capability_and_availability_follow_the_hosts(
     account = client.get("/v4/account/availability/us-east", headers=staff).get_json()
     assert "GPU Linodes" in account["unavailable"]  # sold out
     listing = client.get("/v4/regions/availability", headers=staff).get_json()
-    assert listing["results"] == 4 * len(client.get("/v4/regions").get_json()["data"])
+    gpu_plans = [t for t in client.get("/v4/linode/types", headers=staff).get_json()["data"]
+                 if t["gpus"]]  # fmt: skip
+    assert listing["results"] == len(gpu_plans) * len(client.get("/v4/regions").get_json()["data"])
     client.post("/admin/hosts/gpu-1.us-east/status", json={"status": "maintenance"},
                 headers=admin_headers)  # fmt: skip
     assert "GPU Linodes" not in caps("us-east")

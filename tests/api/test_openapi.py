@@ -29,13 +29,16 @@ FILTERABLE = {
     "/v4/tags": tags.FILTERABLE,
 }
 SAMPLE_VALUES = {"int": "123", "path": "linode/debian12", "string": "abc"}
+# Outside /v4 and /admin: the probes and the scrape (cloudapi/api/health.py, metrics.py).
+OPERATIONS = {"/healthz": [{}], "/readyz": [{}], "/metrics": [{"adminToken": []},
+                                                            {"metricsToken": []}]}  # fmt: skip
 
 
 def _flask_routes(app):
     """{(path with {} for params, param kinds, METHOD): rule} for /v4 and /admin."""
     routes = {}
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(("/v4/", "/admin")):
+        if not rule.rule.startswith(("/v4/", "/admin")) and rule.rule not in OPERATIONS:
             continue  # /v4beta mirrors /v4 (test_v4beta_serves_what_v4_serves)
         variants = [("", ())]
         for i, part in enumerate(RULE_PARAM.split(rule.rule)):
@@ -96,7 +99,9 @@ def test_spec_is_valid_openapi():
 
 def test_every_operation_documents_auth_errors_and_a_default():
     for template, method, operation in _operations():
-        assert {"401", "default"} <= set(operation["responses"]), (method, template)
+        # The probes (security [{}]) read no credentials at all, so they never say 401.
+        needed = {"default"} if operation.get("security") == [{}] else {"401", "default"}
+        assert needed <= set(operation["responses"]), (method, template)
         assert operation.get("operationId"), (method, template)
 
 
@@ -105,6 +110,8 @@ def test_list_operations_take_page_parameters():
         if "200" not in operation["responses"]:  # e.g. 204 No Content only
             continue
         ok = _resolve(operation["responses"]["200"])
+        if "application/json" not in ok["content"]:  # GET /metrics: Prometheus' text
+            continue
         schema = _resolve(ok["content"]["application/json"]["schema"])
         if "pages" not in schema.get("properties", {}):
             continue
@@ -163,7 +170,9 @@ def test_security_and_grants_match_the_code(app):
         view = app.view_functions[rule.endpoint]
         scope = getattr(view, "required_scope", None)
         grant = operation.get("x-linode-grant")
-        if template.startswith("/admin"):
+        if template in OPERATIONS:
+            assert security == OPERATIONS[template] and grant is None, template
+        elif template.startswith("/admin"):
             assert security == [{"adminToken": []}] and grant is None, template
         elif scope is None:  # public: a token is optional
             assert {} in security and grant is None, template

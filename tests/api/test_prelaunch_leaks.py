@@ -63,7 +63,9 @@ def test_a_hidden_plan_answers_like_a_missing_one(client, customer):
             took[name].append(elapsed)
         gaps.append(took["hidden"][-1] - took["missing"][-1])
     assert answers["hidden"].get_json() == answers["missing"].get_json()
-    assert dict(answers["hidden"].headers) == dict(answers["missing"].headers)
+    # Every header alike but the request's own id (tracing: unique to each request).
+    same = [{k: v for k, v in answers[n].headers.items() if k != "X-Request-Id"} for n in paths]
+    assert same[0] == same[1]
     h, m, gap = (statistics.median(v) for v in (took["hidden"], took["missing"], gaps))
     print(f"median hidden {h * 1e3:.3f} ms, missing {m * 1e3:.3f} ms, gap {gap * 1e3:.3f} ms")
     # A database lookup for one and not the other costs 0.8-1.6 ms (measured); the median

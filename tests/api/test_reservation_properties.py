@@ -9,7 +9,6 @@ from cloudapi.db.instances import Instance, InstanceTag
 from cloudapi.db.inventory import Allocation, Gpu, NumaNode
 from cloudapi.db.jobs import Event, Job
 from cloudapi.errors import Invalid
-from cloudapi.features import GPU_LINODES
 from cloudapi.principal import Principal
 from cloudapi.services import instances
 from tests.support.inventory import check_invariants
@@ -71,7 +70,7 @@ def test_random_sequences_keep_the_inventory_consistent(setup, ops):
             fits = single_node_fits(db, plan)
             body = {"type": plan.id, "region": "us-east", "numa_affinity": affinity}
             try:
-                made = instances.create(db, snapshot, who, frozenset({GPU_LINODES}), body)
+                made = instances.create(db, snapshot, who, frozenset({"gpu-linodes"}), body)
             except Invalid as exc:
                 assert exc.errors[0]["field"] == "type"
                 assert not fits  # strict or not, a single node that fits is never refused

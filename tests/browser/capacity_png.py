@@ -31,8 +31,8 @@ PLANS = [  # (account email, plan, region)
 def seed(app):
     database = app.extensions["cloudapi.db"]
     with database.transaction() as session:
-        for hostname, region, nodes, per_node in DEMO_HOSTS:
-            hosts.register(session, describe(hostname, region, nodes, per_node))
+        for entry in DEMO_HOSTS:
+            hosts.register(session, describe(*entry))
         ids = {}
         for email, _, _ in PLANS:
             if email not in ids:

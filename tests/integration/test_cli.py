@@ -12,19 +12,6 @@ import pytest
 CLI = str(Path(sys.executable).with_name("cloudapi"))
 
 
-@pytest.fixture
-def cli(app):
-    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"]}
-
-    def run(*args, ok=True):
-        proc = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=60)
-        if ok:
-            assert proc.returncode == 0, proc.stderr
-        return proc
-
-    return run
-
-
 def test_db_upgrade_on_a_fresh_database(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite'}"}
     proc = subprocess.run([CLI, "db", "upgrade"], env=env, capture_output=True, text=True,

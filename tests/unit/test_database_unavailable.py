@@ -170,7 +170,7 @@ class _FlagSwitchedOff:
         return False
 
     def scalars(self, _query):
-        return [SimpleNamespace(name="f", enabled=False)]
+        return [SimpleNamespace(name="f", enabled=False, regions=None, rollout=None)]
 
 
 def test_flag_state_keeps_the_last_known_flags_when_the_database_is_down():

@@ -29,9 +29,11 @@
   }
 
   class ApiFailure extends Error {
-    constructor(status, reasons) {
+    constructor(status, errors) {
+      const reasons = errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason));
       super(reasons.join("; ") || `HTTP ${status}`);
       this.status = status;
+      this.errors = errors;  // the API's [{field, reason}]: some refusals are acted on
     }
   }
 
@@ -54,9 +56,7 @@
     try { data = await response.json(); } catch (_) { data = null; }
     if (!response.ok) {
       if (response.status === 401 && on401 === "reload") window.location.reload();
-      const reasons = (data && Array.isArray(data.errors) ? data.errors : [])
-        .map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason));
-      throw new ApiFailure(response.status, reasons);
+      throw new ApiFailure(response.status, data && Array.isArray(data.errors) ? data.errors : []);
     }
     return data;
   }
@@ -211,10 +211,18 @@
   }
 
   // ------------------------------------------------------------------ flags
+  // A launch flag can be scoped: on in some regions only, for a share of accounts. The list
+  // does not say which flags take a scope, so every row offers the scope controls (folded
+  // away) and the API's refusal of a non-launch flag ("... is not a launch flag") is shown
+  // as a notice: the rule lives in one place, the server.
+  let regionChoices = [];         // [{id, label}] for the "open region" select
+  const scopesUnfolded = new Set();  // flags whose scope controls are open: kept across reloads
+  let refused = null;             // the open-region flip refused for capacity: {flag, scope}
+
   async function loadFlags() {
     try {
       const [flags, audit] = await Promise.all([
-        api("GET", "/admin/flags"), api("GET", "/admin/flags/audit")]);
+        api("GET", "/admin/flags"), api("GET", "/admin/flags/audit"), loadRegionChoices()]);
       renderFlags(flags);
       renderAudit(audit.data);
     } catch (failure) {
@@ -222,48 +230,192 @@
     }
   }
 
+  // Regions come and go with a migration, not while the page is open: read them once.
+  async function loadRegionChoices() {
+    if (regionChoices.length) return;
+    try {
+      // The public catalog: a 401 here is not the console session ending.
+      const page = await api("GET", "/v4/regions?page_size=500", undefined, { on401: "throw" });
+      regionChoices = page.data.map((r) => ({ id: r.id, label: r.label }))
+        .sort((a, b) => a.id.localeCompare(b.id));
+    } catch (failure) {
+      notice(`Could not load the regions: ${failure.message}`, "error");
+    }
+  }
+
+  // "on everywhere", "on in us-ord, us-sea" or "off"; then " · rollout 30%" when a share is set
+  // (null: the share the flags file defines).
+  function scopeText(enabled, regions, rollout) {
+    const where = !enabled ? "off" : regions === null ? "on everywhere" : `on in ${regions.join(", ")}`;
+    // 100% is every account: said only when a share is set.
+    return rollout === null || rollout === undefined || rollout === 100
+      ? where : `${where} · rollout ${rollout}%`;
+  }
+
   function renderFlags(list) {
     $("#flags-context").replaceChildren(
       "Environment ", el("b", { id: "flags-environment" }, list.environment),
       " · source ", el("b", {}, list.mode));
-    $("#flags-table tbody").replaceChildren(...list.data.map((flag) => {
-      const action = flag.enabled ? "disable" : "enable";
-      const label = flag.enabled ? "Roll back (disable)" : "Launch (enable)";
-      return el("tr", { data: { flag: flag.name, enabled: String(flag.enabled) } },
-        el("td", {}, el("code", {}, flag.name), el("div", { class: "muted" }, flag.description)),
-        el("td", {}, el("span", { class: `badge ${flag.enabled ? "on" : "off"}` },
-          `${flag.enabled ? "ON" : "OFF"} in ${flag.environment}`)),
-        el("td", {}, el("ul", { class: "strategies" }, flag.strategies.map((s) => el("li", {}, s)))),
-        el("td", {}, el("button", {
-          type: "button", class: flag.enabled ? "danger" : "primary", data: { action },
-          on: { click: () => flipFlag(flag.name, action, flag.environment) },
-        }, label)));
-    }));
+    $("#flags-table tbody").replaceChildren(...list.data.map(flagRow));
+  }
+
+  function flagRow(flag) {
+    return el("tr", {
+      data: { flag: flag.name, enabled: String(flag.enabled),
+              regions: flag.regions === null ? "everywhere" : flag.regions.join(","),
+              rollout: flag.rollout ?? "" },
+    },
+    el("td", {}, el("code", {}, flag.name), el("div", { class: "muted" }, flag.description)),
+    el("td", {}, el("span", { class: `badge ${flag.enabled ? "on" : "off"}` },
+      `${flag.enabled ? "ON" : "OFF"} in ${flag.environment}`)),
+    el("td", { class: "scope" },
+      el("div", { class: "scope-summary" }, scopeText(flag.enabled, flag.regions, flag.rollout)),
+      scopeControls(flag)),
+    el("td", {}, el("ul", { class: "strategies" }, flag.strategies.map((s) => el("li", {}, s)))),
+    el("td", {}, el("button", {
+      type: "button", class: flag.enabled ? "danger" : "primary",
+      data: { action: flag.enabled ? "disable" : "enable" },
+      on: { click: () => toggleFlag(flag) },
+    }, flag.enabled ? "Roll back (disable)" : "Launch (enable)")));
+  }
+
+  // Folded by default: most visits only read the table.
+  function scopeControls(flag) {
+    const scoped = flag.regions !== null;
+    return el("details", {
+      class: "scope-controls", open: scopesUnfolded.has(flag.name),
+      on: { toggle: (event) => (event.currentTarget.open
+        ? scopesUnfolded.add(flag.name) : scopesUnfolded.delete(flag.name)) },
+    },
+    el("summary", {}, "Change scope…"),
+    openRegionForm(flag),
+    scoped ? el("div", { class: "scope-row" }, el("span", { class: "muted" }, "Close"),
+      flag.regions.map((region) => el("button", {
+        type: "button", class: "region-chip", data: { action: "close-region", region },
+        title: `Close ${region}`, on: { click: () => closeRegion(flag, region) },
+      }, `${region} ×`))) : null,
+    scoped && flag.enabled ? el("div", { class: "scope-row" }, el("button", {
+      type: "button", data: { action: "open-everywhere" }, on: { click: () => openEverywhere(flag) },
+    }, "Open everywhere")) : null,
+    rolloutForm(flag));
+  }
+
+  function openRegionForm(flag) {
+    // A flag that is off starts from just the regions opened, so none counts as open yet.
+    const open = new Set(flag.enabled && flag.regions !== null ? flag.regions : []);
+    const select = el("select", { class: "region-select", "aria-label": `Region to open for ${flag.name}` },
+      regionChoices.filter((r) => !open.has(r.id)).map((r) =>
+        el("option", { value: r.id }, `${r.id} (${r.label})`)));
+    return el("form", {
+      class: "scope-row", data: { scope: "open-region" },
+      on: { submit: (event) => { event.preventDefault(); if (select.value) openRegion(flag, select.value); } },
+    }, select, el("button", { type: "submit", data: { action: "open-region" } }, "Open region"));
+  }
+
+  function rolloutForm(flag) {
+    const input = el("input", {
+      type: "number", class: "rollout-input", min: 0, max: 100, step: 1, required: true,
+      value: flag.rollout ?? 100, "aria-label": `Rollout percentage for ${flag.name}`,
+    });
+    return el("form", {
+      class: "scope-row", data: { scope: "rollout" },
+      on: { submit: (event) => { event.preventDefault(); setRollout(flag, Number(input.value)); } },
+    }, el("span", { class: "muted" }, "Rollout"), input, "% of accounts",
+    el("button", { type: "submit", data: { action: "set-rollout" } }, "Set rollout"));
+  }
+
+  // Each control below asks before it flips, naming the flag and the environment.
+  function toggleFlag(flag) {
+    const verb = flag.enabled ? "Roll back: DISABLE" : "Launch: ENABLE";
+    const scoped = flag.enabled && flag.regions !== null ? ` everywhere (it is on in ${flag.regions.join(", ")})` : "";
+    flip(flag, flag.enabled ? "disable" : "enable", undefined,
+      `${verb} flag "${flag.name}"${scoped} in environment "${flag.environment}"?`);
+  }
+
+  function openRegion(flag, region) {
+    const fresh = flag.enabled ? "" : ` It is OFF now: it goes ON in ${region} only.`;
+    flip(flag, "enable", { regions: [region] },
+      `Open region ${region} for flag "${flag.name}" in environment "${flag.environment}"?${fresh}`);
+  }
+
+  function closeRegion(flag, region) {
+    const last = flag.regions.length === 1 ? " It is the last region: the flag goes OFF." : "";
+    flip(flag, "disable", { regions: [region] },
+      `Close region ${region} for flag "${flag.name}" in environment "${flag.environment}"?${last}`);
+  }
+
+  function openEverywhere(flag) {
+    flip(flag, "enable", { everywhere: true },
+      `Open flag "${flag.name}" in every region (now ${flag.regions.join(", ")}) in environment "${flag.environment}"?`);
+  }
+
+  function setRollout(flag, percent) {
+    const off = flag.enabled ? "" : " It is OFF now: this turns it ON.";
+    flip(flag, "enable", { rollout: percent },
+      `Set the rollout of flag "${flag.name}" to ${percent}% of accounts in environment "${flag.environment}"?${off}`);
+  }
+
+  // Every flip: confirm, POST, say what it did (or why not), then reload flags and audit.
+  async function flip(flag, action, scope, question) {
+    if (!window.confirm(question)) return;
+    hideRefusal();
+    try {
+      const done = await api("POST", `/admin/flags/${encodeURIComponent(flag.name)}/${action}`, scope);
+      const change = done.change ? ` (${done.change})` : "";
+      notice(`${done.name} in ${done.environment}: ${scopeText(done.to, done.regions, done.rollout)}${change}.`);
+    } catch (failure) {
+      const refusal = scope && scope.regions && !scope.force ? capacityRefusal(failure) : null;
+      if (refusal) showRefusal(flag, scope, refusal);
+      else notice(`Could not ${action} ${flag.name}: ${failure.message}`, "error");
+    }
+    await loadFlags();
+  }
+
+  // Opening a region where none of the launch's plans can be sold is refused (400, field
+  // "regions"): a headline that says to use force, then the capacity table, a line a region.
+  function capacityRefusal(failure) {
+    const error = (failure.errors || []).find((e) => e.field === "regions" && /use force/.test(e.reason));
+    if (!error) return null;
+    const [headline, ...table] = error.reason.split("\n");
+    return { headline, table: table.join("\n") };
+  }
+
+  function showRefusal(flag, scope, refusal) {
+    refused = { flag, scope };
+    $("#flag-refusal-reason").textContent = `Not opened: ${refusal.headline}`;
+    $("#flag-refusal-table").textContent = refusal.table;
+    $("#flag-refusal-force").textContent = `Force: open ${scope.regions.join(", ")} for ${flag.name} anyway…`;
+    $("#flag-refusal").hidden = false;
+    notice(`${flag.name} was not opened in ${scope.regions.join(", ")}: no sellable capacity.`, "error");
+  }
+
+  function hideRefusal() {
+    refused = null;
+    $("#flag-refusal").hidden = true;
+  }
+
+  // Force is the release manager's call (hosts about to arrive, say): it asks once more.
+  function forceRefused() {
+    if (!refused) return;
+    const { flag, scope } = refused;
+    flip(flag, "enable", { ...scope, force: true },
+      `FORCE: open flag "${flag.name}" in ${scope.regions.join(", ")} in environment ` +
+      `"${flag.environment}" with NO sellable capacity there? Customers will see plans they cannot buy.`);
   }
 
   function renderAudit(entries) {
     const body = $("#audit-table tbody");
     if (!entries.length) {
-      body.replaceChildren(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No flips yet.")));
+      body.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No flips yet.")));
       return;
     }
     const onOff = (v) => (v === null ? "unset" : v ? "on" : "off");
     body.replaceChildren(...entries.map((e) =>
       el("tr", { data: { audit: e.id, flag: e.flag } },
         el("td", {}, e.at), el("td", {}, el("code", {}, e.flag)), el("td", {}, e.environment),
-        el("td", {}, `${onOff(e.from)} → ${onOff(e.to)}`), el("td", { class: "actor" }, e.actor))));
-  }
-
-  async function flipFlag(name, action, environment) {
-    const verb = action === "enable" ? "Launch: ENABLE" : "Roll back: DISABLE";
-    if (!window.confirm(`${verb} flag "${name}" in environment "${environment}"?`)) return;
-    try {
-      const flip = await api("POST", `/admin/flags/${encodeURIComponent(name)}/${action}`);
-      notice(`${flip.name} is now ${flip.to ? "ON" : "OFF"} in ${flip.environment}.`);
-    } catch (failure) {
-      notice(`Could not ${action} ${name}: ${failure.message}`, "error");
-    }
-    await loadFlags();
+        el("td", {}, `${onOff(e.from)} → ${onOff(e.to)}`),
+        el("td", { class: "change" }, e.change ?? el("span", { class: "muted" }, "–")),
+        el("td", { class: "actor" }, e.actor))));
   }
 
   // ------------------------------------------------------------------ accounts
@@ -455,6 +607,8 @@
       window.location.replace(window.location.pathname);
     });
     $("#account-search").addEventListener("submit", (event) => { event.preventDefault(); searchAccounts(); });
+    $("#flag-refusal-force").addEventListener("click", forceRefused);
+    $("#flag-refusal-dismiss").addEventListener("click", hideRefusal);
     $("#bringup-form").addEventListener("submit", bringUp);
     $("#bringup-account").addEventListener("change", describeAccount);
     $("#bringup-plan").addEventListener("change", () => { $("#bringup-region").value = ""; loadBringUpChoices(); });
