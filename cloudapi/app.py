@@ -4,6 +4,7 @@ import os
 import secrets
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from cloudapi import config as config_module
 from cloudapi.api import errors as api_errors
@@ -40,6 +41,7 @@ def create_app(config=None):
         app.config["AGENT_STATE_DIR"] = os.path.join(app.instance_path, "agents")
     app.secret_key = app.config.get("SECRET_KEY") or _instance_secret(app)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
+    app.session_interface = NoFlaskSession()
     database = Database(
         app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"],
         connect_timeout=app.config["DATABASE_CONNECT_TIMEOUT"],
@@ -61,6 +63,19 @@ def create_app(config=None):
 
     api.init_app(app)
     return app
+
+
+class NoFlaskSession(SessionInterface):
+    """No Flask session: nothing here uses one (the console keeps its sessions in the
+    database, api/admin_session.py), and opening Flask's signed-cookie session would cost
+    every request a signer and a cookie parse. Flask uses its null session instead, which
+    refuses to be written."""
+
+    def open_session(self, app, request):
+        return None
+
+    def save_session(self, app, session, response):
+        return None
 
 
 def _instance_path(config):

@@ -8,6 +8,7 @@ surrogate, and the JSON itself is depth-bounded before it is parsed (a header of
 `[[[...` once raised RecursionError, a 500).
 """
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -178,10 +179,18 @@ def apply(items, flt, get):
 # -- compiling to SQL ---------------------------------------------------------------
 
 
+def _sql_value(cmp):
+    """What SQL compares with: the value, or for +contains its escaped ILIKE pattern."""
+    if cmp.op == "contains":
+        escaped = cmp.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"%{escaped}%"
+    return cmp.value
+
+
 def _sql_cmp(column, op, value):
+    """`column` `op` `value`, where `value` is what _sql_value gives, or its bind parameter."""
     if op == "contains":
-        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return column.ilike(f"%{escaped}%", escape="\\")
+        return column.ilike(value, escape="\\")
     return {
         "eq": column.__eq__,
         "neq": column.__ne__,
@@ -192,20 +201,49 @@ def _sql_cmp(column, op, value):
     }[op](value)
 
 
-def to_sql(node, columns):
+def _comparisons(node):
+    """The filter's comparisons, in the order to_sql numbers their bind parameters."""
+    if node is None:
+        return []
+    if isinstance(node, Cmp):
+        return [node]
+    return [cmp for n in node.items for cmp in _comparisons(n)]
+
+
+def shape(node):
+    """The filter without its values: filters of one shape compile to one statement."""
+    if node is None or isinstance(node, Cmp):
+        return None if node is None else (node.field, node.op)
+    return (node.op, tuple(shape(n) for n in node.items))
+
+
+def bound_values(node):
+    """{bind parameter name: value} for to_sql(node, columns, bound=True)."""
+    return {f"xf_{n}": _sql_value(cmp) for n, cmp in enumerate(_comparisons(node))}
+
+
+def to_sql(node, columns, bound=False):
     """Return a SQLAlchemy clause for `node`.
 
     `columns` maps each field to a column, or to a function (op, value, compare) -> clause
-    for fields that are not one column (such as tags).
+    for fields that are not one column (such as tags). With `bound`, each value is a
+    bind parameter (xf_0, xf_1, ... in _comparisons order; bound_values gives them), so
+    the statement fits every filter of the same shape.
     """
-    from sqlalchemy import and_, or_, true
+    from sqlalchemy import and_, bindparam, or_, true
 
-    if node is None:
-        return true()
-    if isinstance(node, Cmp):
-        target = columns[node.field]
-        if callable(target) and not hasattr(target, "expression"):
-            return target(node.op, node.value, _sql_cmp)
-        return _sql_cmp(target, node.op, node.value)
-    parts = [to_sql(n, columns) for n in node.items]
-    return and_(*parts) if node.op == "and" else or_(*parts)
+    numbers = itertools.count()  # clause() walks the tree in _comparisons' order
+
+    def clause(node):
+        if node is None:
+            return true()
+        if isinstance(node, Cmp):
+            value = bindparam(f"xf_{next(numbers)}") if bound else _sql_value(node)
+            target = columns[node.field]
+            if callable(target) and not hasattr(target, "expression"):
+                return target(node.op, value, _sql_cmp)
+            return _sql_cmp(target, node.op, value)
+        parts = [clause(n) for n in node.items]
+        return and_(*parts) if node.op == "and" else or_(*parts)
+
+    return clause(node)

@@ -10,9 +10,13 @@ operator adds a range with one INSERT; pools of one database must not overlap.
 
 An address is a row only while an instance holds it: `slot` is its offset in its pool's
 network, unique per pool (the allocator's lowest-free query and its lock key), and the
-address itself is unique across all pools, so no address is ever held twice.
+address itself is unique across all pools, so no address is ever held twice. A freed
+address leaves a `FreedSlot` behind, so the allocator finds the lowest free slot with two
+index lookups (the lowest freed one, the highest held one) instead of walking every held
+slot of the pool.
 """
 
+import functools
 import ipaddress
 from datetime import datetime
 
@@ -51,8 +55,9 @@ class AddressPool(Base):
     prefix: Mapped[int] = mapped_column(Integer)  # shown as Linode's `prefix`
     gateway: Mapped[str | None] = mapped_column(String(45))
 
-    @property
+    @functools.cached_property
     def net(self):
+        """The parsed `network` (parsed once: the allocator asks for it on every claim)."""
         return ipaddress.ip_network(self.network)
 
     def bounds(self):
@@ -106,3 +111,19 @@ class Address(Base):
     @property
     def public(self):
         return self.pool.public
+
+
+class FreedSlot(Base):
+    """A slot given back (its address row deleted): a hole the allocator fills first.
+
+    Only a hint: the allocator still claims it under the (pool, slot) unique constraint,
+    and a row for a slot held again, or above the pool's highest held slot, is harmless
+    (services/address_slots.py removes it when it claims that slot).
+    """
+
+    __tablename__ = "freed_slots"
+
+    pool_id: Mapped[int] = mapped_column(
+        ForeignKey("address_pools.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -32,7 +32,7 @@ from cloudapi.db import reads
 from cloudapi.db.addresses import IPV4, IPV6, Address, AddressPool
 from cloudapi.db.instances import Instance, InstanceTag
 from cloudapi.db.paging import order_of
-from cloudapi.db.row_pages import PageQuery, Shapes
+from cloudapi.db.row_pages import FILTER_SHAPES, PageQuery, Shapes
 
 # Labelled as the Instance attributes render.linode reads; `alerts` (last) as its JSON
 # text, parsed by orjson in _decode (the driver's json.loads was a tenth of a page).
@@ -127,11 +127,11 @@ def _decode(rows, is_sqlite):
     return found
 
 
-def _page_query(is_sqlite, flt, sql_fields, kept=False):
-    where = (*LIVE, filters.to_sql(flt.where, sql_fields))
+def _page_query(is_sqlite, flt, sql_fields):
+    where = (*LIVE, filters.to_sql(flt.where, sql_fields, bound=True))
     order = order_of(flt, sql_fields, Instance.id)
     return PageQuery(Instance, COLUMNS, where, order, lambda page: _aggregates(page, is_sqlite),
-                     kept)  # fmt: skip
+                     kept=True)  # fmt: skip
 
 
 def _one_query(is_sqlite):
@@ -141,8 +141,8 @@ def _one_query(is_sqlite):
     return select(*page.c, *more).select_from(joined), {}
 
 
-# An X-Filter with no condition, in any of its orders: built once, kept.
-_PAGES = Shapes(lambda *args: _page_query(*args, kept=True))
+# By X-Filter shape (its values bound), in any of its orders: built once, kept.
+_PAGES = Shapes(_page_query, limit=FILTER_SHAPES)
 _ONE = Shapes(_one_query)
 
 
@@ -151,12 +151,10 @@ def listing(database, account_id, flt, page_req, sql_fields):
     LinodeRows; the X-Filter `flt` is compiled with the service's `sql_fields` (kept with
     its statement, so that its id keeps naming it)."""
     is_sqlite = database.is_sqlite
-    if flt.where is None:
-        key = (is_sqlite, id(sql_fields), flt.order_by, flt.order)
-        query = _PAGES.get(key, is_sqlite, flt, sql_fields)
-    else:  # values of its own: built for this request
-        query = _page_query(is_sqlite, flt, sql_fields)
-    rows, page, pages, results = query.rows(database, page_req, {"account_id": account_id})
+    key = (is_sqlite, id(sql_fields), filters.shape(flt.where), flt.order_by, flt.order)
+    query = _PAGES.get(key, is_sqlite, flt, sql_fields)
+    params = {"account_id": account_id, **filters.bound_values(flt.where)}
+    rows, page, pages, results = query.rows(database, page_req, params)
     return _decode(rows, is_sqlite), page, pages, results
 
 

@@ -2,7 +2,18 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloudapi.db.base import Base, TagRow, owner_key, utcnow
@@ -94,3 +105,18 @@ class IdempotencyRequest(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id", ondelete="SET NULL"))
     response: Mapped[dict | None] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+_NEXT_ID = select(func.nextval(func.pg_get_serial_sequence("instances", "id")))
+
+
+def next_instance_id(session):
+    """The id of an instance about to be made, taken from its sequence (PostgreSQL), or
+    None (SQLite, which has no sequence: the INSERT picks the id).
+
+    A create with the default label `linode<id>` then inserts its row once, label and
+    all, instead of inserting a placeholder and updating it once the id is known.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return session.scalar(_NEXT_ID)

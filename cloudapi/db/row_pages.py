@@ -13,9 +13,14 @@ one reads its rows straight from the index walk (the join back by id tempted Pos
 into a hash join over the whole table for mid-sized tables).
 
 Building such a statement costs about a millisecond of Python, more than running it, so
-the shapes that come back on every poll (no X-Filter condition: any order) are built
-once, with bind parameters for what changes (the account, the page), and kept.
+each shape is built once, with bind parameters for what changes (the account, the page,
+the X-Filter's values), and kept: those without an X-Filter condition (any order) for
+good, those with one (Cloud Manager's event polls, Terraform's label lookups) in a
+bounded cache of recently used shapes.
 """
+
+import threading
+from collections import OrderedDict
 
 from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.sql.util import ClauseAdapter
@@ -25,6 +30,8 @@ from cloudapi.db import reads
 LIMIT = bindparam("page_limit", type_=Integer)
 OFFSET = bindparam("page_offset", type_=Integer)
 DEEP_OFFSET = 2000
+# How many X-Filter shapes each list keeps compiled (the least recently used go first).
+FILTER_SHAPES = 256
 # Ids are 32-bit integers, so no page starts past this: a bigger OFFSET (?page= takes 18
 # digits) is not sent (the database's integer would overflow), it is past the end.
 MAX_OFFSET = 2**31 - 1
@@ -89,15 +96,27 @@ class PageQuery:
 
 class Shapes:
     """Statements by shape, built by `build(*args)` on first use and kept with their args
-    (so that an id() in a key keeps naming the same object); `key` must bound the shapes
-    (a dialect and an X-Filter order, say), since nothing is ever dropped."""
+    (so that an id() in a key keeps naming the same object). Without `limit`, `key` must
+    bound the shapes (a dialect and an X-Filter order, say), since nothing is dropped;
+    with it, the least recently used shape goes once there are more (X-Filter shapes,
+    which clients choose)."""
 
-    def __init__(self, build):
+    def __init__(self, build, limit=None):
         self._build = build
-        self._found = {}
+        self._limit = limit
+        self._found = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key, *args):
         found = self._found.get(key)
         if found is None:  # two threads may both build it: the same statement, harmless
-            found = self._found[key] = (self._build(*args), args)
+            found = (self._build(*args), args)
+            with self._lock:
+                self._found[key] = found
+                if self._limit is not None and len(self._found) > self._limit:
+                    self._found.popitem(last=False)
+        elif self._limit is not None:
+            with self._lock:
+                if key in self._found:
+                    self._found.move_to_end(key)
         return found[0]

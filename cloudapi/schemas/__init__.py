@@ -1,5 +1,8 @@
 """Marshmallow schemas for request bodies, and the bridge to Linode's error list."""
 
+import threading
+from contextlib import contextmanager
+
 from marshmallow import Schema, ValidationError, fields, pre_load
 
 from cloudapi.errors import Invalid
@@ -113,6 +116,32 @@ def flatten(messages, prefix=""):
             {"field": prefix, "reason": str(messages)} if prefix else {"reason": str(messages)}
         )
     return out
+
+
+_per_thread = threading.local()
+
+
+@contextmanager
+def reused(schema_class, exclude, **context):
+    """This thread's `schema_class(exclude=exclude, **context)`, built once and reused.
+
+    Building a schema copies every declared field, nested schemas included: for the
+    linode-create body that is a good part of a create's validation. A schema is not safe
+    to share between threads while loading, so each thread keeps its own; `context` (the
+    request's catalog, features, lookups) is set on it for the block and dropped after,
+    so that nothing of a finished request is kept alive.
+    """
+    built = _per_thread.__dict__.setdefault("schemas", {})
+    key = (schema_class, frozenset(exclude))
+    schema = built.get(key)
+    if schema is None:
+        schema = built[key] = schema_class(exclude=exclude, **context)
+    else:
+        vars(schema).update(context)
+    try:
+        yield schema
+    finally:
+        vars(schema).update(dict.fromkeys(context))
 
 
 def load(schema, body):

@@ -9,7 +9,7 @@ from cloudapi import filters
 from cloudapi.db.base import utcnow
 from cloudapi.db.jobs import Event
 from cloudapi.db.paging import page_of
-from cloudapi.db.row_pages import PageQuery, Shapes
+from cloudapi.db.row_pages import FILTER_SHAPES, PageQuery, Shapes
 from cloudapi.errors import NotFound
 
 FILTERABLE = {
@@ -37,9 +37,9 @@ def _visible(account_id):
     return (Event.account_id == account_id, Event.created >= utcnow() - RETENTION)
 
 
-def _query(visible, flt):
+def _query(visible, flt, bound=False):
     """(where, order): newest first unless the filter orders them."""
-    where = (*visible, filters.to_sql(flt.where, SQL_FIELDS))
+    where = (*visible, filters.to_sql(flt.where, SQL_FIELDS, bound))
     if flt.order_by:
         column = SQL_FIELDS[flt.order_by]
         return where, [column.desc() if flt.order == "desc" else column.asc(), Event.id.asc()]
@@ -55,19 +55,20 @@ _VISIBLE = (Event.account_id == bindparam("account_id", type_=Integer),
             Event.created >= bindparam("cutoff", type_=DateTime))  # fmt: skip
 
 
-def _page_query(flt, kept=False):
-    return PageQuery(Event, COLUMNS, *_query(_VISIBLE, flt), kept=kept)
+def _page_query(flt):
+    return PageQuery(Event, COLUMNS, *_query(_VISIBLE, flt, bound=True), kept=True)
 
 
-# An X-Filter with no condition, in any of its orders: built once, kept.
-_PAGES = Shapes(lambda flt: _page_query(flt, kept=True))
+# By X-Filter shape (its values bound), in any of its orders: built once, kept.
+_PAGES = Shapes(_page_query, limit=FILTER_SHAPES)
 
 
 def rows_listing(database, account_id, flt, page_req):
     """listing, as rows (EventRow) in one statement: the events page, which Cloud Manager
     polls."""
-    query = _PAGES.get((flt.order_by, flt.order), flt) if flt.where is None else _page_query(flt)
-    params = {"account_id": account_id, "cutoff": utcnow() - RETENTION}
+    query = _PAGES.get((filters.shape(flt.where), flt.order_by, flt.order), flt)
+    params = {"account_id": account_id, "cutoff": utcnow() - RETENTION,
+              **filters.bound_values(flt.where)}  # fmt: skip
     rows, page, pages, results = query.rows(database, page_req, params)
     return [EventRow._make(row) for row in rows], page, pages, results
 

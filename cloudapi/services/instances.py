@@ -7,13 +7,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cloudapi import filters
 from cloudapi.db.base import utcnow
-from cloudapi.db.instances import Instance, InstanceTag
+from cloudapi.db.instances import Instance, InstanceTag, next_instance_id
 from cloudapi.db.paging import order_of, page_of
 from cloudapi.domain import lifecycle
 from cloudapi.domain import sshkeys as keys
 from cloudapi.domain.linode_fields import LABEL_TAKEN
 from cloudapi.errors import Busy, Conflict, NotFound
-from cloudapi.schemas import load
+from cloudapi.schemas import load, reused
 from cloudapi.schemas.linodes import LinodeCreateSchema, PowerSchema
 from cloudapi.services import (
     idempotency,
@@ -127,14 +127,15 @@ def _is_retryable(exc):
 
 def _validate(session, snapshot, principal, features, body):
     """The loaded body and its plan; in the write transaction, so after any key claim."""
-    schema = LinodeCreateSchema(
+    with reused(
+        LinodeCreateSchema,
+        snapshot.launches.hidden_parameters(features),
         catalog=snapshot,
         features=features,
         user_keys=lambda names: sshkeys.keys_for_users(session, principal.account_id, names),
         label_taken=lambda label: label_taken(session, principal.account_id, label),
-        exclude=snapshot.launches.hidden_parameters(features),
-    )
-    data = load(schema, body)
+    ) as schema:
+        data = load(schema, body)
     return data, snapshot.types[data["type"]], snapshot.images.get(data.get("image"))
 
 
@@ -173,6 +174,11 @@ def _deployed_keys(session, account_id, data):
     return list(dict.fromkeys(body_keys + users))
 
 
+def _default_label(instance_id):
+    """Linode's default label, `linode<id>`; a unique placeholder while the id is unknown."""
+    return f"linode{instance_id}" if instance_id is not None else f"pending-{uuid.uuid4().hex[:16]}"
+
+
 def _write_instance(session, principal, plan, data, image=None):
     """Instance, reservation, job and event, then the firewall: the caller's transaction.
 
@@ -181,9 +187,11 @@ def _write_instance(session, principal, plan, data, image=None):
     """
     from cloudapi.services import firewall_devices  # it imports this module (a cycle)
 
+    new_id = None if "label" in data else next_instance_id(session)
     instance = Instance(
+        id=new_id,
         account_id=principal.account_id,
-        label=data.get("label") or f"pending-{uuid.uuid4().hex[:16]}",
+        label=data.get("label") or _default_label(new_id),
         group=data.get("group", ""),
         type_id=plan.id,
         region_id=data["region"],
@@ -201,8 +209,8 @@ def _write_instance(session, principal, plan, data, image=None):
     )
     session.add(instance)
     guard_unique_label(session)
-    if "label" not in data:
-        instance.label = f"linode{instance.id}"
+    if "label" not in data and new_id is None:  # SQLite: the id is known only now
+        instance.label = _default_label(instance.id)
         guard_unique_label(session)
     instance_parts.on_create(session, instance, plan, data, image)
     deployed = {**data, "authorized_keys": _deployed_keys(session, principal.account_id, data)}
@@ -211,7 +219,9 @@ def _write_instance(session, principal, plan, data, image=None):
         payload.update(provision.reserve(session, instance, plan))
     # An image label may be 128 characters; an event keeps 64 (as for a Linode's label).
     secondary = ("image", image.id, image.label[:64]) if image is not None else None
-    outbox.record(session, instance, "create", principal, payload, secondary)
+    # A GPU instance's jobs go to its host's queue: the placement names it already.
+    queue = payload["placement"]["host"] if plan.gpus else None
+    outbox.record(session, instance, "create", principal, payload, secondary, queue=queue)
     firewall_devices.attach_on_create(session, instance, data.get("firewall_id"))
     return instance
 

@@ -43,7 +43,8 @@ def record(session, instance, action, principal, payload=None, secondary=None, *
     and the job's own event follows when the agent starts it (event_of). `queue` sends
     the job elsewhere than the instance's queue (a migration to another data center).
     """
-    if action not in CUTS_IN and _held(session, instance.id):
+    # A create's instance is new: it has no job that could hold it.
+    if action not in CUTS_IN and action != "create" and _held(session, instance.id):
         raise TransitionRefused(BUSY)
     second_type, second_id, second_label = secondary or (None, None, None)
     host = queue or queue_of(session, instance)

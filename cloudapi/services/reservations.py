@@ -86,10 +86,10 @@ def _candidate_hosts(session, region_id, req, plan):
 
 
 def _views(session, host_ids, plan):
-    """Placement views of the given hosts (their free GPUs of the plan's model only), and
-    each node's generation."""
+    """Placement views of the given hosts (their free GPUs of the plan's model only), each
+    node's generation, and the hosts by id (the chosen one is the reservation's)."""
     if not host_ids:
-        return [], {}
+        return [], {}, {}
     hosts = session.scalars(select(Host).where(Host.id.in_(host_ids)).order_by(Host.id)).all()
     nodes = session.scalars(
         select(NumaNode).where(NumaNode.host_id.in_(host_ids)).order_by(NumaNode.node)
@@ -111,16 +111,19 @@ def _views(session, host_ids, plan):
     for node_id, threads in taken:
         used.setdefault(node_id, set()).update(threads)
     reserved = {h.id: set(parse_cpulist(h.reserved_cpus)) for h in hosts}
+    gpus_of = {}  # node id -> its free GPUs, in PCI address order
+    for gpu_id, pci_address, node_id in free:
+        gpus_of.setdefault(node_id, []).append(placement.GpuView(gpu_id, pci_address))
     by_host = {}
     for n in nodes:
         blocked = reserved[n.host_id] | used.get(n.id, set())
         threads = tuple(t for t in parse_cpulist(n.cpus) if t not in blocked)
-        gpus = tuple(placement.GpuView(g.id, g.pci_address) for g in free if g.numa_node_id == n.id)
+        gpus = tuple(gpus_of.get(n.id, ()))
         view = placement.NodeView(n.id, n.node, gpus, threads, n.memory_free_mb)
         by_host.setdefault(n.host_id, []).append(view)
     views = [placement.HostView(h.id, h.hostname, h.status, tuple(by_host.get(h.id, ())))
              for h in hosts]  # fmt: skip
-    return views, {n.id: n.generation for n in nodes}
+    return views, {n.id: n.generation for n in nodes}, {h.id: h for h in hosts}
 
 
 def serialise_region(session, region_id):
@@ -148,16 +151,18 @@ def serialise_region(session, region_id):
 
 def _choose(session, region_id, req, plan, prefer_host_id, avoid_host_id):
     """Placement among the region's candidates: `prefer_host_id` first when it has room,
-    never `avoid_host_id`. Returns the choice and the generations of the nodes read."""
+    never `avoid_host_id`. Returns the choice, the generations of the nodes read and the
+    hosts read, by id."""
     if prefer_host_id is not None:
-        views, generations = _views(session, [prefer_host_id], plan)
+        views, generations, hosts = _views(session, [prefer_host_id], plan)
         try:
-            return placement.place(req, views), generations
+            return placement.place(req, views), generations, hosts
         except placement.NoCapacity:
             pass
-    views, generations = _views(session, _candidate_hosts(session, region_id, req, plan), plan)
+    candidates = _candidate_hosts(session, region_id, req, plan)
+    views, generations, hosts = _views(session, candidates, plan)
     views = [v for v in views if v.id != avoid_host_id]
-    return placement.place(req, views), generations
+    return placement.place(req, views), generations, hosts
 
 
 def reserve(
@@ -174,7 +179,9 @@ def reserve(
     req = placement.Request(plan.gpus, plan.vcpus, plan.memory, affinity)
     region_id = region_id or instance.region_id
     serialise_region(session, region_id)
-    chosen, generations = _choose(session, region_id, req, plan, prefer_host_id, avoid_host_id)
+    chosen, generations, hosts = _choose(
+        session, region_id, req, plan, prefer_host_id, avoid_host_id
+    )
     for part in chosen.parts:
         if part.gpu_ids:
             claimed = session.execute(
@@ -202,16 +209,22 @@ def reserve(
             instance_id=instance.id, host_id=chosen.host_id, numa_node_id=part.node_id,
             gpu_count=len(part.gpu_ids), threads=list(part.threads), memory_mb=part.memory_mb,
         ))  # fmt: skip
-    host = session.get(Host, chosen.host_id)
+    host = hosts[chosen.host_id]
     instance.host_id, instance.host_uuid = host.id, host.uuid
     return chosen, host
 
 
 def describe(session, chosen, host):
     """The placement as the host agent needs it (docs/jobs.md): nodes, threads, GPUs."""
-    gpu_rows = {g.id: g for g in session.scalars(select(Gpu).where(Gpu.id.in_(chosen.gpu_ids)))}
-    nodes = {n.id: n for n in session.scalars(select(NumaNode).where(
-        NumaNode.id.in_([p.node_id for p in chosen.parts])))}  # fmt: skip
+    node_ids = [p.node_id for p in chosen.parts]
+    rows = session.execute(
+        select(NumaNode.id, NumaNode.node, NumaNode.hugepages_1g,
+               Gpu.id.label("gpu_id"), Gpu.pci_address, Gpu.iommu_functions)
+        .outerjoin(Gpu, (Gpu.numa_node_id == NumaNode.id) & Gpu.id.in_(chosen.gpu_ids))
+        .where(NumaNode.id.in_(node_ids))
+    ).all()  # fmt: skip
+    nodes = {r.id: r for r in rows}  # one query: each node, with its chosen GPUs
+    gpu_rows = {r.gpu_id: r for r in rows if r.gpu_id is not None}
     parts = [
         {
             "node": nodes[p.node_id].node,

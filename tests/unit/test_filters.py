@@ -86,3 +86,23 @@ def test_deep_nesting_rejected():
 def test_empty_header_is_no_filter():
     assert filters.parse("", FIELDS) == filters.Filter()
     assert filters.parse(None, FIELDS) == filters.Filter()
+
+
+def test_filters_of_one_shape_share_one_statement_and_bind_their_own_values():
+    """to_sql(bound=True): the SQL depends on the shape only; bound_values gives the values
+    in the order the parameters are numbered (a +contains value as its escaped pattern)."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    table = Table("t", MetaData(), Column("vcpus", Integer), Column("class", String))
+    columns = {"vcpus": table.c.vcpus, "class": table.c["class"]}
+    docs = [{"+or": [{"vcpus": {"+gt": n}}, {"class": {"+contains": text}}]}
+            for n, text in ((1, "std"), (4, "50%_off"))]  # fmt: skip
+    parsed = [filters.parse(json.dumps(d), FIELDS).where for d in docs]
+    assert filters.shape(parsed[0]) == filters.shape(parsed[1])
+    assert filters.shape(parsed[0]) != filters.shape(filters.parse('{"vcpus": 1}', FIELDS).where)
+    sql = [str(filters.to_sql(p, columns, bound=True)) for p in parsed]
+    assert sql[0] == sql[1] and ":xf_0" in sql[0] and ":xf_1" in sql[0]
+    assert [filters.bound_values(p) for p in parsed] == [
+        {"xf_0": 1, "xf_1": "%std%"},
+        {"xf_0": 4, "xf_1": "%50\\%\\_off%"},
+    ]
