@@ -43,13 +43,15 @@ from tests.support.gunicorn import Gunicorn
 pytestmark = pytest.mark.slow
 
 FETCH = Path(__file__).resolve().parents[2] / "tools" / "linode-api4-suite"
+PLUGINS = Path(__file__).resolve().parent / "suite_plugins"
 MODULES = ["models/linode", "models/region", "models/account", "models/profile",
            "models/tag", "models/image", "filters", "linode_client"]  # fmt: skip
 BOOT_SECONDS = 24.0
 # The suite's tests mostly wait (for boots, resizes, migrations: a resize is minutes), so
 # they run in SHARDS pytest sessions side by side, each with an account of its own: the
 # suite's session fixture labels its firewall by the second, and labels are unique per
-# account. Each shard has SUITE_TIMEOUT.
+# account. Tests sharing a fixture share a shard, in the suite's order (shards_of). Each
+# shard has SUITE_TIMEOUT.
 SHARDS = 6
 SUITE_TIMEOUT = 900
 SUITE_KNOBS = ("LINODE_", "SKIP_E2E_", "RUN_")  # environment variables the suite reads
@@ -120,13 +122,42 @@ def run_suite(suite, env, *args, timeout=SUITE_TIMEOUT):
                           timeout=timeout, check=False)  # fmt: skip
 
 
-def collected_ids(suite, env):
-    """Every test id of MODULES, in the suite's order."""
+def collected_ids(suite, env, tmp_path):
+    """Every test id of MODULES, in the suite's order, and {id: [shared fixtures]}
+    (suite_plugins/shared_fixtures.py)."""
     paths = (f"test/integration/{m}" for m in MODULES)
-    done = run_suite(suite, env, "--collect-only", "-q", *paths, timeout=120)
+    found = tmp_path / "shared-fixtures.json"
+    env = {**env, "CLOUDAPI_SUITE_FIXTURES": str(found),
+           "PYTHONPATH": os.pathsep.join([str(PLUGINS), env["PYTHONPATH"]])}  # fmt: skip
+    done = run_suite(suite, env, "-p", "shared_fixtures", "--collect-only", "-q", *paths,
+                     timeout=120)  # fmt: skip
     ids = [line for line in done.stdout.splitlines() if "::" in line]
     assert done.returncode == 0 and ids, done.stdout[-3000:] + done.stderr[-3000:]
-    return ids
+    return ids, json.loads(found.read_text())
+
+
+def shards_of(ids, shared, count):
+    """`ids` dealt into `count` shards, each in the suite's order. Tests that share a
+    fixture (`shared`: {id: [fixture names]}) land in one shard, as upstream runs them;
+    the largest such groups are placed first, each on the shard with the fewest tests."""
+    parent = {}
+
+    def root(name):
+        while parent.setdefault(name, name) != name:
+            name = parent[name]
+        return name
+
+    for test_id in ids:
+        for name in shared.get(test_id, []):
+            parent[root(name)] = root(test_id)
+    groups = {}
+    for test_id in ids:
+        groups.setdefault(root(test_id), []).append(test_id)
+    shards = [[] for _ in range(count)]
+    for group in sorted(groups.values(), key=len, reverse=True):
+        min(shards, key=len).extend(group)
+    order = {test_id: index for index, test_id in enumerate(ids)}
+    return [sorted(shard, key=order.get) for shard in shards if shard]
 
 
 def module_of(classname):
@@ -169,20 +200,19 @@ def report(results, seconds):
     print("\n".join(lines))
 
 
-def run_shards(suite, make_account, url, ids, tmp_path):
-    """Run `ids` round-robin in SHARDS concurrent sessions; return their JUnit paths and
-    the output of each."""
+def run_shards(suite, make_account, url, shards, tmp_path):
+    """Run each shard's tests in a concurrent session of its own; return their JUnit
+    paths and the output of each."""
 
     def shard(index):
         _, headers = make_account(email=f"sdk-suite-{index}@example.com")
         env = suite_env(suite, url, headers["Authorization"].removeprefix("Bearer "))
         junit = tmp_path / f"suite-{index}.xml"
-        done = run_suite(suite, env, "-q", "-rfE", f"--junitxml={junit}", *ids[index::SHARDS])
+        done = run_suite(suite, env, "-q", "-rfE", f"--junitxml={junit}", *shards[index])
         return junit, done.stdout[-3000:] + done.stderr[-2000:]
 
-    count = min(SHARDS, len(ids))
-    with concurrent.futures.ThreadPoolExecutor(count) as pool:
-        return list(pool.map(shard, range(count)))
+    with concurrent.futures.ThreadPoolExecutor(len(shards)) as pool:
+        return list(pool.map(shard, range(len(shards))))
 
 
 def test_linode_api4_integration_suite(suite, app, db, make_account, tmp_path):
@@ -193,14 +223,15 @@ def test_linode_api4_integration_suite(suite, app, db, make_account, tmp_path):
            "RATE_LIMIT": "off", "RATE_LIMIT_CREATE": "off",
            "CLOUDAPI_INSTANCE_PATH": str(tmp_path / "instance")}  # fmt: skip
     with Gunicorn(env, workers=2, log_path=tmp_path / "gunicorn.log") as server:
-        ids = collected_ids(suite, suite_env(suite, server.url, token))
+        ids, shared = collected_ids(suite, suite_env(suite, server.url, token), tmp_path)
         assert not deselected.stale(ids), f"no such tests: {deselected.stale(ids)}"
         # The selected tests by exact id: --deselect matches prefixes (deselecting
         # test_get_linode would drop test_get_linode_types as well).
         selected = [i for i in ids if i not in deselected.DESELECTED]
         started = time.monotonic()
         with job_stack(db, server.url, broker_url, tmp_path / "agents"):
-            shards = run_shards(suite, make_account, server.url, selected, tmp_path)
+            dealt = shards_of(selected, shared, SHARDS)
+            shards = run_shards(suite, make_account, server.url, dealt, tmp_path)
         server.check_alive()
     output = "\n".join(out for _, out in shards)
     assert all(junit.exists() for junit, _ in shards), output

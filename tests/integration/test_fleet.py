@@ -29,7 +29,14 @@ from cloudapi.db.instances import Instance
 from cloudapi.db.jobs import Job
 from cloudapi.services import accounts, hosts, tokens
 from cloudapi.services.demo_hosts import RTX6000, describe
-from tests.integration.test_flip_latency import LOG_FORMAT, STREAK, TARGET, Probes, writers
+from tests.integration.test_flip_latency import (
+    LOG_FORMAT,
+    STREAK,
+    TARGET,
+    THREADS,
+    Probes,
+    writers,
+)
 from tests.integration.test_shared_rate_limits import start_together
 from tests.support import databases
 from tests.support.gunicorn import CLOUDAPI, Gunicorn, _killpg
@@ -302,7 +309,7 @@ def test_a_console_logout_on_one_server_ends_the_session_on_the_other(fleet, cap
     assert after == {0: {401}, 1: {401}}
 
 
-def _per_server(probes, token, wanted, workers, change):
+def _per_server(probes, tokens, wanted, workers, change):
     """Make `change()` while probing both servers: per server, seconds from its commit until
     every worker of that server answers `wanted` (as Probes.until_visible, split by server)."""
     timing = {}
@@ -316,7 +323,7 @@ def _per_server(probes, token, wanted, workers, change):
         seen = probes.since(results, wanted)
         return all(w in seen and seen[w][1] >= STREAK for w in workers)
 
-    seen = probes.since(probes.run(token, everywhere, 5.0, first=make_change), wanted)
+    seen = probes.since(probes.run(tokens, everywhere, 5.0, first=make_change), wanted)
     missing = sorted(w for w in workers if w not in seen or seen[w][1] < STREAK)
     assert not missing, f"workers {missing} not in the new state within 5 s"
     latency = {}
@@ -329,12 +336,14 @@ def _per_server(probes, token, wanted, workers, change):
 def test_a_flag_flip_reaches_both_servers_within_a_second(fleet, capsys):
     flip, _ = writers(fleet.app, fleet.account()[0])
     probes = Probes(fleet.servers, WORKERS)
-    workers = probes.workers(fleet.account(tags=())[1])
+    workers = probes.workers([fleet.account(tags=())[1] for _ in range(SERVERS * THREADS)])
     runs = []
     try:
         for n in range(FLIPS):  # on, off, ...: ends off, as it began
-            token = fleet.account(tags=())[1]  # a fresh caller: probes stay under its limit
-            runs.append(_per_server(probes, token, n % 2 == 0, workers,
+            # Fresh callers, one per probing thread: each thread stays under its own limit
+            # (RATE_LIMIT per 120 s) however fast the servers answer.
+            tokens = [fleet.account(tags=())[1] for _ in range(SERVERS * THREADS)]
+            runs.append(_per_server(probes, tokens, n % 2 == 0, workers,
                                     lambda n=n: flip(n % 2 == 0)))  # fmt: skip
     finally:
         flip(False)

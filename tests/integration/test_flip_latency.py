@@ -119,16 +119,20 @@ class Probes:
 
     def run(self, token, done, timeout, first=None):
         """Probe every server from THREADS threads each; once they run, call `first()` (the
-        change measured); then go on until done(results), or for `timeout` seconds."""
-        results, stop = [], threading.Event()
+        change measured); then go on until done(results), or for `timeout` seconds.
 
-        def hammer(index):
+        `token` is one caller's token, or a list of them, one per thread: where the servers
+        rate-limit, each thread then spends its own caller's budget."""
+        results, stop = [], threading.Event()
+        tokens = [token] if isinstance(token, str) else list(token)
+
+        def hammer(index, token):
             while not stop.is_set():
                 results.append(self.one(index, token))
 
         with ThreadPoolExecutor(THREADS * len(self.servers)) as pool:
-            futures = [pool.submit(hammer, i) for i in range(len(self.servers))
-                       for _ in range(THREADS)]  # fmt: skip
+            futures = [pool.submit(hammer, i, tokens[(i * THREADS + t) % len(tokens)])
+                       for i in range(len(self.servers)) for t in range(THREADS)]  # fmt: skip
             try:
                 if first is not None:
                     first()

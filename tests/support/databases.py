@@ -14,7 +14,7 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # Tables that tests write, children first; the catalog (from migrations) is kept.
 MUTABLE_TABLES = ("events", "jobs", "allocations", "gpus", "instance_tags", "instances",
                   "numa_nodes", "hosts", "tokens", "account_tags", "account_betas", "accounts",
-                  "flag_states", "flag_audit", "agent_keys")  # fmt: skip
+                  "flag_states", "flag_audit", "agent_keys", "freed_slots")  # fmt: skip
 
 
 def require_services():

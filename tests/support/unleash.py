@@ -126,7 +126,10 @@ class UnleashServer:
                 databases.missing_service(
                     f"Unleash server: bin/unleash-server start ran over {START_TIMEOUT} s"
                 )
-            if result.returncode == PORT_IN_USE and self._pick_port:
+            lost = result.returncode != 0 and self._lost_port()
+            if self._pick_port and (result.returncode == PORT_IN_USE or lost):
+                if lost:
+                    self.stop(check=False)  # its half-made database goes with the port
                 self.port = free_port()
                 continue
             break
@@ -140,6 +143,12 @@ class UnleashServer:
             raise RuntimeError(f"bin/unleash-server start printed {result.stdout!r}")
         self.started = True
         return self
+
+    def _lost_port(self):
+        """Whether the server died because another process took the port between the
+        script's check and the server's listen (two test processes pick ports at once)."""
+        log = self.run_dir / "unleash.log"
+        return log.is_file() and "EADDRINUSE" in log.read_text(errors="replace")
 
     def stop(self, check=True):
         """Stop the server and drop its database (safe to call twice)."""
