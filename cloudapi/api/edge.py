@@ -12,24 +12,19 @@ response and a 429 `{"errors":[{"reason":"Too many requests"}]}` with a small in
 `Retry-After` when a budget is spent (both official clients wait and retry). Requests whose
 token resolves to no one are counted per client address (`RATE_LIMIT_AUTH_FAILURES`, on
 /v4, /admin and /internal alike): past that budget the address gets 429 for anything that
-presents a token, so tokens cannot be guessed at request speed.
-
-Flask-Limiter counts, with fixed windows, in `RATELIMIT_STORAGE_URI`: `memory://` keeps
-them in each process (the embedded default), `redis://...` shares them between every
-worker of every server, and Redis's atomic increments make the budget exact. Should Redis
-fail, each process falls back to its own counters until Redis answers again.
+presents a token, so tokens cannot be guessed at request speed. The counting is
+cloudapi/api/budgets.py's. Unrouted requests (404, 405), preflights and the health
+endpoints spend nothing.
 """
 
 import logging
-import math
 import re
-import time
 
 from flask import current_app, g, request
 from flask_cors import CORS
-from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 
 from cloudapi.api.auth import bearer_token
+from cloudapi.api.budgets import ALL, AUTH_FAILURES, CREATE, STORAGE_OPTIONS, Budget, Counters
 from cloudapi.api.errors import error_response
 from cloudapi.services.tokens import digest
 
@@ -44,24 +39,6 @@ PREFLIGHT_MAX_AGE = 600
 # Everything but the staff surfaces, which have their own origin (and cookies, host tokens).
 CORS_PATHS = re.compile(r"/(?!(admin|internal|console)(/|$))")
 CREATE_PATHS = ("/v4/linode/instances", "/v4beta/linode/instances")
-# Scopes of the shared budgets (part of each counter's key).
-ALL, CREATE, AUTH_FAILURES = "v4", "v4-create", "auth-failures"
-# A storage that does not answer within this long counts as down (then: per-process).
-STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
-
-
-def parse_limit(text):
-    """ "800/120" -> (800 requests, 120 seconds); "off" or "" -> None."""
-    if not text or text.strip().lower() in ("off", "0", "none"):
-        return None
-    count, _, seconds = text.partition("/")
-    return int(count), int(seconds or 60)
-
-
-def limit_string(text):
-    """Our config ("800/120") in Flask-Limiter's notation ("800 per 120 seconds"), or None."""
-    parsed = parse_limit(text)
-    return None if parsed is None else f"{parsed[0]} per {parsed[1]} seconds"
 
 
 def _caller():
@@ -82,10 +59,6 @@ def _presents_no_token():
     """Anonymous requests cannot guess a token: the failed-auth budget leaves them alone."""
     logging_in = request.endpoint == "admin_session.log_in"
     return not request.headers.get("Authorization") and not logging_in
-
-
-def _failed_auth(_response):
-    return g.get("auth_failed", False)
 
 
 def _is_preflight():
@@ -134,31 +107,68 @@ def _cors(app, origins):
          vary_header=False, always_send=False)  # fmt: skip
 
 
-def _headline():
-    """The limit the X-RateLimit-* headers describe: the one breached, else the create
-    budget on a create, else the general budget (None when limits are off)."""
-    limits = current_app.extensions["cloudapi.limiter"].current_limits
-    breached = [lim for lim in limits if lim.breached]
-    if breached:
-        return breached[0]
-    by_scope = {lim.request_args[-1]: lim for lim in limits}
-    return by_scope.get(CREATE) or by_scope.get(ALL)
+def _budgets():
+    return current_app.extensions["cloudapi.budgets"]
 
 
-def _retry_after():
-    """Whole seconds until the breached window ends; at least 1, so a client never spins."""
-    breached = current_app.extensions["cloudapi.limiter"].current_limit
-    try:
-        return max(1, math.ceil(breached.window.reset_time - time.time()))
-    except Exception:
-        return 1
+def _exempt():
+    """Requests that spend no budget: preflights, unrouted ones, health, static files."""
+    endpoint = request.endpoint
+    return (not endpoint or endpoint.rsplit(".", 1)[-1] == "static" or _is_preflight()
+            or request.blueprint in _budgets().exempt)  # fmt: skip
 
 
-def too_many_requests(_exc: RateLimitExceeded):
+def _refuse(spent):
     """Linode's 429: its error body and a small integer Retry-After."""
+    g.rate_limited = spent
     response = error_response([{"reason": "Too many requests"}], 429)
-    response.headers["Retry-After"] = str(_retry_after())
+    response.headers["Retry-After"] = str(_budgets().counters.retry_after(spent))
     return response
+
+
+def spend():
+    """Spend what this request costs of each budget, before authentication; the 429 of
+    the first one that is spent out (the failed-auth one only tested: its cost comes
+    after, when authentication has failed)."""
+    if _exempt():
+        return None
+    edge = _budgets()
+    if edge.failures is not None and not _presents_no_token():
+        g.failures_counted = True
+        tested = edge.counters.test(edge.failures, _address())
+        if not tested.within:
+            return _refuse(tested)
+    if (request.blueprint or "").split(".", 1)[0] not in edge.guarded:
+        return None
+    caller, spent = _caller(), []
+    g.budgets_spent = spent
+    for budget in (edge.general, edge.create if _is_create() else None):
+        if budget is not None:
+            spent.append(edge.counters.hit(budget, caller))
+            if not spent[-1].within:
+                return _refuse(spent[-1])
+    return None
+
+
+def count_failed_auth(response):
+    """A token that resolved to no one spends one of its address's failed-auth budget."""
+    if g.get("auth_failed") and g.get("failures_counted"):
+        edge = _budgets()
+        try:
+            edge.counters.hit(edge.failures, _address())
+        except Exception:
+            log.exception("failed authentication not counted")
+    return response
+
+
+def _headline():
+    """What the X-RateLimit-* headers describe: the budget spent out, else the create
+    budget on a create, else the general one (None when limits are off)."""
+    breached = g.get("rate_limited")
+    if breached is not None:
+        return breached
+    spent = g.get("budgets_spent")
+    return spent[-1] if spent else None
 
 
 def decorate(response):
@@ -166,50 +176,53 @@ def decorate(response):
     try:
         headline = _headline()
         if headline is not None:
-            response.headers["X-RateLimit-Limit"] = str(headline.limit.amount)
-            response.headers["X-RateLimit-Remaining"] = str(headline.remaining)
-            response.headers["X-RateLimit-Reset"] = str(headline.reset_at)
+            remaining, reset = _budgets().counters.window(headline)
+            response.headers["X-RateLimit-Limit"] = str(headline.budget.amount)
+            response.headers["X-RateLimit-Remaining"] = str(remaining)
+            response.headers["X-RateLimit-Reset"] = str(int(reset))
     except Exception:
         log.exception("rate limit headers left out")
     return response
 
 
-def _limiter(app):
-    """A Flask-Limiter for this app: per-address failed-auth budget on every endpoint."""
-    config = app.config
-    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    if not config["RATELIMIT_STORAGE_URI"].startswith("memory"):
-        config.setdefault("RATELIMIT_STORAGE_OPTIONS", STORAGE_OPTIONS)
-    failures = limit_string(config["RATE_LIMIT_AUTH_FAILURES"])
-    app_limits = [ApplicationLimit(limit_provider=failures, key_function=_address,
-                                   scope=AUTH_FAILURES, exempt_when=_presents_no_token,
-                                   deduct_when=_failed_auth)]  # fmt: skip
-    limiter = Limiter(_address, application_limits=app_limits if failures else None,
-                      headers_enabled=False)  # fmt: skip
-    limiter.request_filter(_is_preflight)
-    limiter.init_app(app)
-    return limiter
+def spent_scope():
+    """The scope of the budget this request's 429 spent out (budgets.ALL, ...), or None."""
+    breached = g.get("rate_limited")
+    return None if breached is None else breached.budget.scope
+
+
+class Edge:
+    """The app's budgets and their counters; which blueprints spend the general ones."""
+
+    def __init__(self, config):
+        uri = config["RATELIMIT_STORAGE_URI"]
+        options = None if uri.startswith("memory") else STORAGE_OPTIONS
+        self.counters = Counters(uri, config["RATELIMIT_KEY_PREFIX"], options)
+        self.general = Budget.of(ALL, config["RATE_LIMIT"])
+        self.create = Budget.of(CREATE, config["RATE_LIMIT_CREATE"])
+        self.failures = Budget.of(AUTH_FAILURES, config["RATE_LIMIT_AUTH_FAILURES"])
+        self.guarded, self.exempt = set(), set()
 
 
 def init_app(app):
-    """The app-wide parts: CORS for the listed origins, the limiter and the 429 handler."""
+    """The app-wide parts: CORS for the listed origins, then the budgets."""
     origins = app.config["CORS_ORIGINS"] or ""
     _cors(app, [o.strip() for o in origins.split(",") if o.strip()])
-    app.extensions["cloudapi.limiter"] = _limiter(app)
-    app.register_error_handler(RateLimitExceeded, too_many_requests)
+    app.extensions["cloudapi.budgets"] = Edge(app.config)
+    app.before_request(spend)  # after the request checks and preflights, before auth
+    app.after_request(count_failed_auth)
 
 
 def guard(app, blueprint):
-    """Put a customer API blueprint (/v4, /v4beta) behind the edge.
+    """Put a customer API blueprint (/v4, /v4beta) behind the general and create budgets.
 
-    The budgets' scopes are shared, so /v4 and /v4beta spend one budget per caller.
+    The budgets' keys do not name the blueprint, so /v4 and /v4beta spend one budget per
+    caller.
     """
-    limiter = app.extensions["cloudapi.limiter"]
-    general = limit_string(app.config["RATE_LIMIT"])
-    if general:
-        limiter.shared_limit(general, scope=ALL, key_func=_caller)(blueprint)
-    create = limit_string(app.config["RATE_LIMIT_CREATE"])
-    if create:
-        limiter.shared_limit(create, scope=CREATE, key_func=_caller,
-                             exempt_when=lambda: not _is_create())(blueprint)  # fmt: skip
+    app.extensions["cloudapi.budgets"].guarded.add(blueprint.name)
     blueprint.after_request(decorate)
+
+
+def exempt(app, blueprint):
+    """Let `blueprint`'s requests spend no budget (health checks)."""
+    app.extensions["cloudapi.budgets"].exempt.add(blueprint.name)

@@ -12,6 +12,7 @@ not be refused for an address's failed logins, nor wait on the limiter's Redis.
 
 from flask import Blueprint, current_app
 
+from cloudapi.api import edge
 from cloudapi.observability import checks
 
 bp = Blueprint("health", __name__)
@@ -33,5 +34,5 @@ def readyz():
 
 
 def init_app(app):
-    app.extensions["cloudapi.limiter"].exempt(bp)
+    edge.exempt(app, bp)
     app.register_blueprint(bp)

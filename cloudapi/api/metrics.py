@@ -21,8 +21,9 @@ import time
 from flask import Blueprint, current_app, g, request
 
 from cloudapi.api.auth import bearer_token, load_admin_principal
+from cloudapi.api.budgets import ALL, AUTH_FAILURES, CREATE
 from cloudapi.api.context import principal
-from cloudapi.api.edge import ALL, AUTH_FAILURES, CREATE
+from cloudapi.api.edge import spent_scope
 from cloudapi.api.errors import Unauthorized
 from cloudapi.observability import metrics
 from cloudapi.observability.collector import StateCollector
@@ -101,10 +102,8 @@ def _surface():
 
 
 def _spent_budget():
-    """The scope of the limit a 429 breached (api/edge.py's v4, v4-create, auth-failures)."""
-    limiter = current_app.extensions.get("cloudapi.limiter")
-    breached = getattr(limiter, "current_limit", None) if limiter is not None else None
-    scope = (getattr(breached, "request_args", None) or [None])[-1]  # as edge._headline
+    """The scope of the budget a 429 spent out (api/budgets.py's v4, v4-create, auth-failures)."""
+    scope = spent_scope()
     return scope if scope in BUDGETS else "unknown"
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cloudapi.api.edge import limit_string, parse_limit
+from cloudapi.api.budgets import ALL, Budget, parse_limit
 from tests.support.rows import counts
 from tests.support.unleash import free_port
 
@@ -168,7 +168,8 @@ def test_creates_have_a_stricter_limit(edge_app, make_account, db):
 
 def test_limit_notation():
     assert parse_limit("off") is None and parse_limit("10/30") == (10, 30)
-    assert limit_string("800/120") == "800 per 120 seconds" and limit_string("off") is None
+    budget = Budget.of(ALL, "800/120")
+    assert (budget.amount, budget.item.get_expiry()) == (800, 120) and Budget.of(ALL, "") is None
 
 
 def _from(address):
