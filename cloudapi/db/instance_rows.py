@@ -10,13 +10,15 @@ Tags and addresses are aggregated per instance over the page's ids only (`= ANY`
 page's id array on PostgreSQL: an index lookup per id, or one pass over a small table,
 whatever the planner believes; joining the page CTE to the address table instead was
 planned as a nested loop over the whole table when statistics were missing, 10 to 200
-ms a page). Each address comes with its id and its pool's region, kind and publicity,
-and _decode keeps the ORM's orders: tags by tag (the relationship's order, in the
-database's collation), IPv4 public first then by id (render's `linode_ipv4`), IPv6 the
-lowest-id SLAAC address, only the addresses in the instance's own region
-(`addresses.here`: during a move the new side's are held, not shown). SQLite 3.40 cannot
-order inside an aggregate: its tags are sorted here (its BINARY collation is code point
-order, Python's too).
+ms a page; the addresses' join to the page, for its region, comes after that filter).
+Both keep the ORM's orders: tags by tag (the relationship's order, in the database's
+collation), IPv4 public first then by id (render's `linode_ipv4`), IPv6 the lowest-id
+SLAAC address, only the addresses in the instance's own region (`addresses.here`: during
+a move the new side's are held, not shown). PostgreSQL aggregates what the Linode shows,
+in that order (two arrays, where five per-address arrays sorted in Python cost a fifth
+of a page); SQLite 3.40 cannot order inside an aggregate, so it sends every address with
+its id, region, kind and publicity, and _shown picks and orders them, and its tags are
+sorted here (its BINARY collation is code point order, Python's too).
 """
 
 import json
@@ -51,8 +53,8 @@ LinodeRow = namedtuple("LinodeRow", (*FIELDS, "tags", "ipv4", "ipv6"))
 REGION = FIELDS.index("region_id")
 ACCOUNT = bindparam("account_id", type_=Integer)
 LIVE = (Instance.account_id == ACCOUNT, Instance.deleted_at.is_(None))
-# Per address: its id (_decode sorts by it), then what addresses.here and linode_ipv4/ipv6
-# look at. Unordered aggregates (one sort per Linode and column was a third of the query).
+# SQLite, per address: its id (_shown sorts by it), then what addresses.here and
+# linode_ipv4/ipv6 look at.
 HELD = (Address.id, AddressPool.region_id, AddressPool.type, AddressPool.public, Address.address)
 
 
@@ -63,26 +65,33 @@ def _array(column):
 
 def _aggregates(page, is_sqlite):
     """The page joined to its tags and addresses, and the columns those bring: `tags`,
-    then the addresses (PostgreSQL: an array per HELD column; SQLite: one JSON array)."""
+    then the addresses (PostgreSQL: the Linode's `ipv4` list and its SLAAC addresses,
+    each in the order shown; SQLite: every address of the Linode, as one JSON array)."""
     if is_sqlite:
         in_page = lambda column: column.in_(select(page.c.id))  # noqa: E731
         tag_list = func.json_group_array(InstanceTag.tag)
-        held = (func.json_group_array(func.json_array(*HELD)),)
+        shown = (func.json_group_array(func.json_array(*HELD)),)
+        here = ()
     else:
         # A cast, so that ANY reads one array (the page's ids), not a subquery's rows.
         ids = cast(select(func.array_agg(page.c.id)).scalar_subquery(), ARRAY(Integer))
         in_page = lambda column: column == any_(ids)  # noqa: E731
         tag_list = _array(aggregate_order_by(InstanceTag.tag, InstanceTag.tag))
-        held = tuple(_array(column) for column in HELD)  # one group's rows, in one order
+        # As _shown: public IPv4 first, then private, each oldest first; the oldest SLAAC.
+        ipv4 = aggregate_order_by(Address.address, ~AddressPool.public, Address.id)
+        ipv6 = aggregate_order_by(Address.address, Address.id)
+        shown = (_array(ipv4).filter(AddressPool.type == IPV4),
+                 _array(ipv6).filter(AddressPool.type == IPV6))  # fmt: skip
+        here = (AddressPool.region_id == page.c.region_id,)  # addresses.here
     tags = (select(InstanceTag.instance_id, tag_list.label("tags"))
             .where(in_page(InstanceTag.instance_id))
             .group_by(InstanceTag.instance_id).subquery("page_tags"))  # fmt: skip
-    addresses = (
-        select(Address.instance_id, *(a.label(f"held_{n}") for n, a in enumerate(held)))
-        .join(AddressPool, Address.pool_id == AddressPool.id)
-        .where(in_page(Address.instance_id))
-        .group_by(Address.instance_id).subquery("page_addresses")
-    )  # fmt: skip
+    held = select(Address.instance_id, *(a.label(f"held_{n}") for n, a in enumerate(shown)))
+    held = held.join(AddressPool, Address.pool_id == AddressPool.id)
+    if here:
+        held = held.join(page, page.c.id == Address.instance_id)
+    addresses = (held.where(in_page(Address.instance_id), *here)
+                 .group_by(Address.instance_id).subquery("page_addresses"))  # fmt: skip
     joined = page.outerjoin(tags, tags.c.instance_id == page.c.id).outerjoin(
         addresses, addresses.c.instance_id == page.c.id)  # fmt: skip
     return joined, (tags.c.tags, *list(addresses.c)[1:])
@@ -119,10 +128,10 @@ def _decode(rows, is_sqlite):
         if is_sqlite:
             tags = sorted(orjson.loads(tags)) if tags else []
             held = orjson.loads(row[n + 1]) if row[n + 1] else ()
+            ipv4, ipv6 = _shown(row[REGION], held)
         else:
-            tags = tags or []
-            held = zip(*row[n + 1 : n + 1 + len(HELD)], strict=True) if row[n + 1] else ()
-        ipv4, ipv6 = _shown(row[REGION], held)
+            tags, ipv4, ipv6 = tags or [], row[n + 1] or [], row[n + 2]
+            ipv6 = ipv6[0] if ipv6 else None
         found.append(LinodeRow(*row[: n - 1], _loads(alerts), tags, ipv4, ipv6))
     return found
 
