@@ -97,7 +97,7 @@ def _cors(app, origins):
 
     `vary_header` is off because _vary_on_origin says it on every response, listed origin
     or not; `always_send` is off, else a request without Origin would get every origin."""
-    app.before_request(answer_preflight)  # after the request checks, before the limiter
+    app.before_request(answer_preflight)  # after the request checks, before the budgets
     if not origins:
         return
     app.after_request(_vary_on_origin)
