@@ -36,10 +36,13 @@ class HostView:
     hostname: str
     status: str
     nodes: tuple  # NodeView
+    # Free GPUs on the host's nodes not offered in `nodes` (held by another reservation in
+    # flight): they still count towards "the fuller host" in a tie.
+    unoffered_free_gpus: int = 0
 
     @property
     def free_gpus(self):
-        return sum(len(n.free_gpus) for n in self.nodes)
+        return sum(len(n.free_gpus) for n in self.nodes) + self.unoffered_free_gpus
 
 
 @dataclass(frozen=True)

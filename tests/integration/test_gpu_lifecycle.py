@@ -32,7 +32,7 @@ from tests.integration.test_resize_races import _create, _resize
 from tests.support.gunicorn import Gunicorn
 from tests.support.inventory import check_invariants
 
-# GPU placement races are serialised by PostgreSQL's advisory lock: the production backend.
+# GPU placement races are decided by PostgreSQL's row and advisory locks: the production backend.
 pytestmark = [pytest.mark.slow,
               pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)]  # fmt: skip
 
