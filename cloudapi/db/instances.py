@@ -1,5 +1,6 @@
 """Linode instances and their tags."""
 
+import functools
 from datetime import datetime
 
 from sqlalchemy import (
@@ -10,12 +11,18 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    bindparam,
+    cast,
     func,
+    insert,
+    literal,
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cloudapi.db.adopted import columns_of, row_of
 from cloudapi.db.base import Base, TagRow, owner_key, utcnow
 
 
@@ -120,3 +127,37 @@ def next_instance_id(session):
     if session.get_bind().dialect.name != "postgresql":
         return None
     return session.scalar(_NEXT_ID)
+
+
+def insert_new(session, values, tags):
+    """PostgreSQL: insert an instance and its tags in one statement, the id taken from the
+    sequence in it and the label `linode<id>` unless `values` has one; the row returned
+    (every column) is what was inserted.
+
+    One round trip where the ORM takes three (the id, the instance, its tags).
+    """
+    row = row_of(Instance, **values)
+    label = row.pop("label") or None
+    row.pop("id")
+    params = {f"i_{k}": v for k, v in row.items()}
+    new_id = session.execute(
+        _new_instance(), {**params, "i_label": label, "tags": tags}
+    ).scalar_one()
+    return {**row, "id": new_id, "label": label or f"linode{new_id}"}
+
+
+@functools.cache
+def _new_instance():
+    """insert_new's statement, built once."""
+    instances, tags = Instance.__table__, InstanceTag.__table__
+    new = select(func.nextval(func.pg_get_serial_sequence("instances", "id")).label("id"))
+    new = new.cte("new")
+    default_label = literal("linode") + cast(new.c.id, String)
+    label = func.coalesce(bindparam("i_label", type_=String), default_label)
+    rest = [(key, c) for key, c in columns_of(Instance) if key not in ("id", "label")]
+    source = select(new.c.id, label, *(bindparam(f"i_{k}", type_=c.type) for k, c in rest))
+    named = ["id", "label", *(c.key for _, c in rest)]
+    statement = insert(instances).from_select(named, source)
+    tagged = select(new.c.id, func.unnest(bindparam("tags", type_=ARRAY(String))))
+    tagging = insert(tags).from_select(["instance_id", "tag"], tagged).cte("tagging")
+    return statement.returning(instances.c.id).add_cte(tagging)

@@ -56,12 +56,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from cloudapi.db.addresses import IPV4, IPV6, Address, AddressPool, FreedSlot
 from cloudapi.db.base import utcnow
 from cloudapi.errors import Invalid
+from cloudapi.services import address_windows as windows
 
-# The first key of the two-key advisory locks: "AD" in the high half, the pool id below.
-_LOCK_SPACE = 0x4144 << 16
-# How many consecutive slots one claim tries (PostgreSQL): more than the creates that run
-# at once in a region, so that each of them claims its address in one statement.
-CLAIM_WINDOW = 32
 KINDS = {(IPV4, True): "public IPv4", (IPV4, False): "private IPv4", (IPV6, True): "IPv6"}
 
 
@@ -190,44 +186,6 @@ def _claim_statement(dialect):
     return _insert_new(dialect, Address, list(row), source).returning(Address.__table__.c.id)
 
 
-@functools.cache
-def _window_statement():
-    """Step 2 over a window of slots, on PostgreSQL: the first of them not held (as of
-    this statement) whose advisory lock is free is inserted, the others are left alone.
-
-    The candidates are scanned in order and the scan stops at the first row that passes
-    (LIMIT 1, no ORDER BY), so only that slot's lock is taken: concurrent creates that
-    read the same highest held slot each take the next slot nobody is claiming, in one
-    statement, instead of one statement per slot they find claimed.
-    """
-    typed = {"pool": Integer, "instance": Integer, "created": DateTime}
-    values = {name: bindparam(name, type_=kind) for name, kind in typed.items()}
-    slots = func.unnest(bindparam("slots", type_=postgresql.ARRAY(Integer)),
-                        bindparam("addresses", type_=postgresql.ARRAY(String)))  # fmt: skip
-    window = slots.table_valued("slot", "address").render_derived()
-    lock = func.pg_try_advisory_xact_lock(
-        cast(bindparam("lock_space", type_=Integer), Integer), cast(window.c.slot, Integer)
-    )
-    held = exists().where(Address.pool_id == values["pool"], Address.slot == window.c.slot)
-    source = select(
-        values["pool"].label("pool_id"),
-        window.c.slot,
-        window.c.address,
-        values["instance"].label("instance_id"),
-        values["created"].label("created"),
-    )
-    columns = ["pool_id", "slot", "address", "instance_id", "created"]
-    statement = _insert_new(postgresql, Address, columns, source.where(~held, lock).limit(1))
-    table = Address.__table__.c
-    return statement.returning(table.id, table.slot, table.address)
-
-
-def _window(pool, slot, upto):
-    """The slots a claim of `slot` tries, in order: `slot`, then free ones up to `upto`."""
-    gateway = pool.bounds()[2]
-    return [s for s in range(slot, min(upto, slot + CLAIM_WINDOW - 1) + 1) if s != gateway]
-
-
 def _claim(session, pool, found, instance_id):
     """Step 2: insert the slot `found` (_lowest_free's answer) names unless another
     transaction holds or claims it; on PostgreSQL, the next slot nobody claims if it is.
@@ -236,16 +194,16 @@ def _claim(session, pool, found, instance_id):
     in `session` as if loaded (it is made from what was inserted: nothing reads it back).
     """
     slot, freed, upto = found
-    now, space = utcnow(), _LOCK_SPACE + pool.id
+    now = utcnow()
     dialect = _dialect(session)
-    tried = _window(pool, slot, upto) if dialect is postgresql and not freed else [slot]
-    params = {"pool": pool.id, "instance": instance_id, "created": now, "lock_space": space}
+    tried = windows.window(pool, slot, upto) if dialect is postgresql and not freed else [slot]
     if len(tried) > 1:
-        addresses = [pool.address_at(s) for s in tried]
-        params.update(slots=tried, addresses=addresses)
-        inserted = session.execute(_window_statement(), params).first()
+        params = windows.params(pool, tried, instance_id, now)
+        inserted = session.execute(windows.statement(), params).first()
     else:
-        params.update(slot=slot, address=pool.address_at(slot))
+        params = {"pool": pool.id, "instance": instance_id, "created": now,
+                  "lock_space": windows.LOCK_SPACE + pool.id, "slot": slot,
+                  "address": pool.address_at(slot)}  # fmt: skip
         inserted = session.execute(_claim_statement(dialect), params).first()
         if inserted is not None:
             inserted = (inserted[0], slot, params["address"])
@@ -256,13 +214,60 @@ def _claim(session, pool, found, instance_id):
         return None, slot
     if freed:
         session.execute(_UNFREE, {"pool": pool.id, "slot": slot})
+    return _adopt(session, pool, inserted, instance_id, now), inserted[1]
+
+
+def _adopt(session, pool, inserted, instance_id, created):
+    """The Address of an inserted (id, slot, address, ...), persistent in `session`."""
     row = {"pool_id": pool.id, "slot": inserted[1], "address": inserted[2],
-           "instance_id": instance_id, "created": now, "rdns": None}  # fmt: skip
+           "instance_id": instance_id, "created": created, "rdns": None}  # fmt: skip
     held = Address(id=inserted[0], **row)
     make_transient_to_detached(held)
     session.add(held)
     set_committed_value(held, "pool", pool)
-    return held, inserted[1]
+    return held
+
+
+def _first_tries(session, kinds, pools):
+    """For each kind whose first try is a window claim (the marks of its first pool with
+    room name a slot above the highest held): (kind, pool, slots to try)."""
+    tries = []
+    for kind in kinds:
+        for pool in pools.by_kind.get(kind, []):
+            marks = pools.marks.get(pool.id)
+            found = None if marks is None else _lowest_free(session, pool, 0, False, marks)
+            if found is not None:  # else full as the marks tell: the next pool
+                if not found[1]:
+                    tries.append((kind, pool, windows.window(pool, found[0], found[2])))
+                break
+    return tries
+
+
+def allocate_all(session, instance, kinds, pools):
+    """allocate() for each (kind, field) of `kinds`, in order, in `instance`'s region
+    (`pools`: pools_in() of it). On PostgreSQL the first try of every kind goes in one
+    statement (address_windows.statement_for); a kind it gave nothing goes allocate()'s
+    way from the start, its pool's marks read again."""
+    if _dialect(session) is not postgresql:
+        return [allocate(session, instance, kind, name, pools=pools) for kind, name in kinds]
+    tries, now, params = _first_tries(session, [k for k, _ in kinds], pools), utcnow(), {}
+    for n, (_, pool, tried) in enumerate(tries):
+        params.update(windows.params(pool, tried, instance.id, now, suffix=f"_{n}"))
+    inserted = {}
+    if tries:
+        statement = windows.statement_for(len(tries))
+        inserted = {row.pool_id: row for row in session.execute(statement, params)}
+    pool_of = {kind: pool for kind, pool, _ in tries}
+    held = []
+    for kind, name in kinds:
+        pool = pool_of.get(kind)
+        if pool is not None and pool.id in inserted:
+            held.append(_adopt(session, pool, inserted[pool.id], instance.id, now))
+            continue
+        if pool is not None:
+            pools.marks.pop(pool.id, None)  # claimed by others meanwhile: read again
+        held.append(allocate(session, instance, kind, name, pools=pools))
+    return held
 
 
 def pools_in(session, region_id):

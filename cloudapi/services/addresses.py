@@ -43,8 +43,7 @@ def assign(session, instance, data):
     kinds = [((IPV4, True), "region"), ((IPV6, True), "region")]
     if data.get("private_ip"):
         kinds.insert(1, ((IPV4, False), "private_ip"))
-    held = [address_slots.allocate(session, instance, kind, name, pools=pools)
-            for kind, name in kinds]  # fmt: skip
+    held = address_slots.allocate_all(session, instance, kinds, pools)
     # A new instance holds no other address: what was claimed is the whole list.
     set_committed_value(instance, "addresses", sorted(held, key=lambda a: a.id))
 

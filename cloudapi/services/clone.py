@@ -29,7 +29,6 @@ from functools import partial
 from cloudapi.db.base import utcnow
 from cloudapi.db.disks import Config, ConfigInterface, Disk
 from cloudapi.db.instances import Instance, InstanceTag
-from cloudapi.db.jobs import Event
 from cloudapi.domain import lifecycle
 from cloudapi.errors import Busy, Invalid, NotFound
 from cloudapi.schemas import DB_INT_MAX, load
@@ -187,8 +186,6 @@ def _copy(session, target, chosen, configs):
 
 def _record(session, source, target, principal, payload):
     """The job on the target's queue, and its event on the source, naming the target."""
-    job = outbox.record(session, target, "clone", principal, payload,
-                        ("linode", target.id, target.label))  # fmt: skip
-    made = next(o for o in session.new if isinstance(o, Event) and o.job is job)
-    made.entity_id, made.entity_label = source.id, source.label
-    return job
+    return outbox.record(session, target, "clone", principal, payload,
+                         ("linode", target.id, target.label),
+                         entity=(source.id, source.label))  # fmt: skip

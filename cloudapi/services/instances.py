@@ -6,8 +6,9 @@ from sqlalchemy import exists, literal, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cloudapi import filters
+from cloudapi.db.adopted import adopt, row_of
 from cloudapi.db.base import utcnow
-from cloudapi.db.instances import Instance, InstanceTag, next_instance_id
+from cloudapi.db.instances import Instance, InstanceTag, insert_new
 from cloudapi.db.paging import order_of, page_of
 from cloudapi.domain import lifecycle
 from cloudapi.domain import sshkeys as keys
@@ -174,9 +175,27 @@ def _deployed_keys(session, account_id, data):
     return list(dict.fromkeys(body_keys + users))
 
 
-def _default_label(instance_id):
-    """Linode's default label, `linode<id>`; a unique placeholder while the id is unknown."""
-    return f"linode{instance_id}" if instance_id is not None else f"pending-{uuid.uuid4().hex[:16]}"
+def _insert_instance(session, fields, tags):
+    """The new instance with its tags, persistent in `session`; its label `linode<id>`
+    unless `fields` has one. A label another live instance of the account has is the
+    check's 400 (a lost race on the unique index)."""
+    if session.get_bind().dialect.name == "postgresql":
+        try:
+            row = insert_new(session, fields, tags)
+        except IntegrityError:
+            raise Conflict.field("label", LABEL_TAKEN) from None
+        tag_rows = [adopt(session, InstanceTag, row_of(InstanceTag, instance_id=row["id"], tag=t))
+                    for t in tags]  # fmt: skip
+        return adopt(session, Instance, row, tags=tag_rows)
+    # SQLite has no sequence: the id is known once inserted, then the default label.
+    labelled = fields["label"] or f"pending-{uuid.uuid4().hex[:16]}"
+    instance = Instance(**{**fields, "label": labelled}, tags=[InstanceTag(tag=t) for t in tags])
+    session.add(instance)
+    guard_unique_label(session)
+    if not fields["label"]:
+        instance.label = f"linode{instance.id}"
+        guard_unique_label(session)
+    return instance
 
 
 def _write_instance(session, principal, plan, data, image=None):
@@ -187,31 +206,24 @@ def _write_instance(session, principal, plan, data, image=None):
     """
     from cloudapi.services import firewall_devices  # it imports this module (a cycle)
 
-    new_id = None if "label" in data else next_instance_id(session)
-    instance = Instance(
-        id=new_id,
-        account_id=principal.account_id,
-        label=data.get("label") or _default_label(new_id),
-        group=data.get("group", ""),
-        type_id=plan.id,
-        region_id=data["region"],
-        image_id=data.get("image"),
-        status=lifecycle.initial_status(),
-        has_user_data=bool(data.get("metadata", {}).get("user_data")),
-        backups_enabled=data.get("backups_enabled", False),
-        private_ip=data.get("private_ip", False),
-        swap_size=data.get("swap_size", 512),
-        disk_encryption=data.get("disk_encryption", "disabled"),
-        maintenance_policy=data.get("maintenance_policy", "linode/migrate"),
-        alerts=lifecycle.default_alerts(plan.vcpus),
-        numa_affinity=data.get("numa_affinity", "strict") if plan.gpus else None,
-        tags=[InstanceTag(tag=t) for t in sorted(set(data.get("tags", [])))],
-    )
-    session.add(instance)
-    guard_unique_label(session)
-    if "label" not in data and new_id is None:  # SQLite: the id is known only now
-        instance.label = _default_label(instance.id)
-        guard_unique_label(session)
+    fields = {
+        "account_id": principal.account_id,
+        "label": data.get("label"),
+        "group": data.get("group", ""),
+        "type_id": plan.id,
+        "region_id": data["region"],
+        "image_id": data.get("image"),
+        "status": lifecycle.initial_status(),
+        "has_user_data": bool(data.get("metadata", {}).get("user_data")),
+        "backups_enabled": data.get("backups_enabled", False),
+        "private_ip": data.get("private_ip", False),
+        "swap_size": data.get("swap_size", 512),
+        "disk_encryption": data.get("disk_encryption", "disabled"),
+        "maintenance_policy": data.get("maintenance_policy", "linode/migrate"),
+        "alerts": lifecycle.default_alerts(plan.vcpus),
+        "numa_affinity": data.get("numa_affinity", "strict") if plan.gpus else None,
+    }
+    instance = _insert_instance(session, fields, sorted(set(data.get("tags", []))))
     instance_parts.on_create(session, instance, plan, data, image)
     deployed = {**data, "authorized_keys": _deployed_keys(session, principal.account_id, data)}
     payload = provision.payload(deployed, instance.label, plan)

@@ -10,10 +10,12 @@ neither this module nor the other writers of jobs (firewall pushes, a move's `un
 pass it along.
 """
 
+import functools
 import uuid
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, insert, select
 
+from cloudapi.db.adopted import adopt, columns_of, row_of
 from cloudapi.db.inventory import Host
 from cloudapi.db.jobs import Event, Job
 from cloudapi.domain.lifecycle import BUSY, CUTS_IN, HOLDING, TransitionRefused
@@ -34,7 +36,7 @@ def queue_of(session, instance):
 
 
 def record(session, instance, action, principal, payload=None, secondary=None, *,
-           event=None, announce=None, queue=None):  # fmt: skip
+           event=None, announce=None, queue=None, entity=None):  # fmt: skip
     """Write the job `action` for the host agent and the event the customer sees.
 
     The event's action is Linode's name for it: `event`, else `linode_<action>`.
@@ -42,6 +44,7 @@ def record(session, instance, action, principal, payload=None, secondary=None, *
     With `announce` (a key of ANNOUNCED), the event written now is that notice instead,
     and the job's own event follows when the agent starts it (event_of). `queue` sends
     the job elsewhere than the instance's queue (a migration to another data center).
+    `entity` is the event's (id, label) Linode when not `instance` (a clone's source).
     """
     # A create's instance is new: it has no job that could hold it.
     if action not in CUTS_IN and action != "create" and _held(session, instance.id):
@@ -50,27 +53,55 @@ def record(session, instance, action, principal, payload=None, secondary=None, *
     host = queue or queue_of(session, instance)
     payload = {"instance_id": instance.id, "type": instance.type_id, **(payload or {})}
     # Secrets go sealed to the queue's agent, never in clear (services/sealing.py).
-    job = Job(id=str(uuid.uuid4()), instance_id=instance.id, action=action, host=host,
-              payload=sealing.seal(session, host, payload))  # fmt: skip
-    session.add(job)
+    job = row_of(Job, id=str(uuid.uuid4()), instance_id=instance.id, action=action, host=host,
+                 payload=sealing.seal(session, host, payload))  # fmt: skip
     now = {"status": "scheduled", "percent_complete": 0, "action": event or f"linode_{action}"}
     if announce is not None:
         now = {"status": "notification", "percent_complete": 100, "action": announce}
-    session.add(
-        Event(
-            account_id=instance.account_id,
-            job=job,
-            entity_type="linode",
-            entity_id=instance.id,
-            entity_label=instance.label,
-            secondary_entity_type=second_type,
-            secondary_entity_id=second_id,
-            secondary_entity_label=second_label,
-            username=principal.username,
-            **now,
-        )
+    seen = row_of(
+        Event,
+        account_id=instance.account_id,
+        job_id=job["id"],
+        entity_type="linode",
+        entity_id=entity[0] if entity else instance.id,
+        entity_label=entity[1] if entity else instance.label,
+        secondary_entity_type=second_type,
+        secondary_entity_id=second_id,
+        secondary_entity_label=second_label,
+        username=principal.username,
+        **now,
     )
-    return job
+    return _write(session, job, seen)
+
+
+def _write(session, job, seen):
+    """The job and its event: on PostgreSQL in one statement (the job's INSERT a CTE of
+    the event's), after a flush of what they refer to; else as the ORM writes them."""
+    if session.get_bind().dialect.name != "postgresql":
+        written = Job(**job)
+        session.add(written)
+        session.add(Event(**{**seen, "job": written}))
+        return written
+    session.flush()  # the instance the job is for, when it is new or changed
+    del seen["id"]
+    params = {
+        **{f"job_{k}": v for k, v in job.items()},
+        **{f"event_{k}": v for k, v in seen.items()},
+    }
+    seen["id"] = session.execute(_job_and_event(), params).scalar_one()
+    written = adopt(session, Job, job)
+    adopt(session, Event, seen, job=written)
+    return written
+
+
+@functools.cache
+def _job_and_event():
+    """PostgreSQL's INSERT of a job and its event (built once: building it cost more than
+    running it), parameters `job_<column>` and `event_<column>`, returning the event's id."""
+    jobs, events = Job.__table__, Event.__table__
+    job = insert(jobs).values({c.key: bindparam(f"job_{k}") for k, c in columns_of(Job)})
+    event = {c.key: bindparam(f"event_{k}") for k, c in columns_of(Event) if k != "id"}
+    return insert(events).values(event).returning(events.c.id).add_cte(job.cte("job"))
 
 
 def event_of(session, job):

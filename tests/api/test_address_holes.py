@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, delete, event, select, text
 
 from cloudapi.db.addresses import Address, AddressPool, FreedSlot
-from cloudapi.services import address_slots
+from cloudapi.services import address_windows
 from tests.api.test_instance_ips import _insert, create, reasons, swapped_pools
 from tests.support import databases
 
@@ -104,7 +104,7 @@ def test_slots_others_are_claiming_cost_a_create_no_statement_more(client, custo
         assert _public(alone[0].get_json()) == "100.127.255.2"
         with db.engine.connect() as other:  # claiming .3 and .4, its transaction open
             for slot in (3, 4):
-                key = {"space": address_slots._LOCK_SPACE + pool, "slot": slot}
+                key = {"space": address_windows.LOCK_SPACE + pool, "slot": slot}
                 assert other.scalar(text("SELECT pg_try_advisory_xact_lock(:space, :slot)"), key)
             beside = _address_statements(db, lambda: create(client, headers, region="us-west"))
             other.rollback()
