@@ -111,13 +111,12 @@ def available_plans(session, snapshot):
     return found
 
 
-def model_filter(plan, host=Host):
-    """SQL conditions on `host` (Host or an alias of it): it has GPUs of the model `plan`
-    needs (none when any GPU)."""
+def model_filter(plan):
+    """SQL conditions on Host: it has GPUs of the model `plan` needs (none when any GPU)."""
     wanted = device_ids(plan)
     if wanted is None:
         return ()
-    gpu = select(Gpu.id).where(Gpu.host_id == host.id, Gpu.device_id.in_(wanted))
+    gpu = select(Gpu.id).where(Gpu.host_id == Host.id, Gpu.device_id.in_(wanted))
     return (gpu.exists(),)
 
 

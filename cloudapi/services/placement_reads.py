@@ -5,7 +5,9 @@ the reserving transaction (services/reservations.py says in which order, under w
 locks).
 """
 
-from sqlalchemy import func, or_, select
+import functools
+
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 
 from cloudapi.db.inventory import Allocation, Gpu, Host, NumaNode
@@ -16,27 +18,37 @@ from cloudapi.services import capacity
 CANDIDATE_NODES = 16
 
 
-def _fits(req, node=NumaNode):
+def params(region_id, req, plan):
+    """The bind parameters of this module's statements for `req` of `plan` in a region."""
+    return {"region": region_id, "gpus": req.gpus, "vcpus": req.vcpus,
+            "memory": req.memory_mb, "devices": list(capacity.device_ids(plan) or ())}  # fmt: skip
+
+
+def _fits(node=NumaNode):
     return (
-        node.gpus_free >= req.gpus,
-        node.threads_free >= req.vcpus,
-        node.memory_free_mb >= req.memory_mb,
+        node.gpus_free >= bindparam("gpus"),
+        node.threads_free >= bindparam("vcpus"),
+        node.memory_free_mb >= bindparam("memory"),
     )
 
 
-def _active(region_id, plan, host=Host):
-    """SQL conditions on `host`: in the region, taking instances, with the plan's GPU
-    model (an instance never lands on another model)."""
-    return (host.region_id == region_id, host.status == "active",
-            *capacity.model_filter(plan, host))  # fmt: skip
+def _active(model, host=Host):
+    """SQL conditions on `host`: in the region, taking instances, and with `model`, GPUs
+    of the plan's model (an instance never lands on another model)."""
+    gpu = select(Gpu.id).where(Gpu.host_id == host.id, Gpu.device_id.in_(_DEVICES))
+    return (host.region_id == bindparam("region"), host.status == "active",
+            *((gpu.exists(),) if model else ()))  # fmt: skip
 
 
-def best_fit(region_id, req, plan, *columns, limit=CANDIDATE_NODES):
-    """The nodes that can take `req` alone, best fitting first, at most `limit`."""
+_DEVICES = bindparam("devices", expanding=True)
+
+
+def _best_fit(model, *columns, limit=CANDIDATE_NODES):
+    """The nodes that can take the request alone, best fitting first, at most `limit`."""
     return (
         select(*columns)
         .join(Host, Host.id == NumaNode.host_id)
-        .where(*_active(region_id, plan), *_fits(req))
+        .where(*_active(model), *_fits())
         # Ascending free amounts = best fit first (the request's size is the same for all
         # rows); plain columns so that ix_numa_nodes_free yields this order without a sort.
         .order_by(
@@ -50,58 +62,87 @@ def best_fit(region_id, req, plan, *columns, limit=CANDIDATE_NODES):
     )
 
 
-def unheld_best_fit(region_id, req, plan, *columns, limit):
-    """best_fit's nodes that no other transaction holds, locked to this one's end
+@functools.cache
+def unheld_best_fit(model, limit):
+    """(built once per `model`, `limit`: building it cost more than running it) The best
+    fitting nodes (id, host_id) that no other transaction holds, locked to this one's end
     (FOR UPDATE SKIP LOCKED); a whole node (every GPU free) only when no part-used node
-    can take `req`, held or not, so that a busy part-used node is waited for rather than
-    a whole one broken."""
+    can take the request, held or not, so that a busy part-used node is waited for rather
+    than a whole one broken. `model`: the plan needs a GPU model (params' "devices")."""
     node, host = aliased(NumaNode), aliased(Host)
     part_used = (
         select(node.id)
         .join(host, host.id == node.host_id)
-        .where(
-            *_active(region_id, plan, host), *_fits(req, node), node.gpus_free < node.gpus_total
-        )  # fmt: skip
+        .where(*_active(model, host), *_fits(node), node.gpus_free < node.gpus_total)
     )
     spare_whole = or_(NumaNode.gpus_free < NumaNode.gpus_total, ~part_used.exists())
     return (
-        best_fit(region_id, req, plan, *columns, limit=limit)
-        .where(spare_whole, *_enough_of_model(req, plan))
+        _best_fit(model, NumaNode.id, NumaNode.host_id, limit=limit)
+        .where(spare_whole, *_enough_of_model(model))
         .with_for_update(of=NumaNode, skip_locked=True)
     )
 
 
-def _enough_of_model(req, plan):
-    """The node has `req.gpus` free GPUs of the plan's model, not only free GPUs: what
-    views() offers placement, so a node locked for placement can always take `req`."""
-    wanted = capacity.device_ids(plan)
-    if wanted is None:
+def _enough_of_model(model):
+    """The node has the request's free GPUs of the plan's model, not only free GPUs: what
+    views() offers placement, so a node locked for placement can always take it."""
+    if not model:
         return ()
     free = (
         select(func.count(Gpu.id))
         .where(
-            Gpu.numa_node_id == NumaNode.id, Gpu.instance_id.is_(None), Gpu.device_id.in_(wanted)
+            Gpu.numa_node_id == NumaNode.id, Gpu.instance_id.is_(None), Gpu.device_id.in_(_DEVICES)
         )  # fmt: skip
         .scalar_subquery()
     )
-    return (free >= req.gpus,)
+    return (free >= bindparam("gpus"),)
+
+
+@functools.cache
+def _candidates(model):
+    best = _best_fit(model, NumaNode.host_id)
+    roomy = (
+        select(NumaNode.host_id)
+        .join(Host, Host.id == NumaNode.host_id)
+        .where(*_active(model))
+        .group_by(NumaNode.host_id)
+        .having(func.sum(NumaNode.gpus_free) >= bindparam("gpus"))
+        .order_by(func.sum(NumaNode.gpus_free), NumaNode.host_id)
+        .limit(CANDIDATE_NODES)
+    )
+    return best, roomy
 
 
 def candidate_hosts(session, region_id, req, plan):
     """Host ids worth considering: best-fitting single nodes, else hosts with room overall."""
-    found = list(dict.fromkeys(session.scalars(best_fit(region_id, req, plan, NumaNode.host_id))))
+    bound = params(region_id, req, plan)
+    best, roomy = _candidates(bool(bound["devices"]))
+    found = list(dict.fromkeys(session.scalars(best, bound)))
     if found or req.affinity != placement.PREFERRED:
         return found
-    roomy = (
-        select(NumaNode.host_id)
-        .join(Host, Host.id == NumaNode.host_id)
-        .where(*_active(region_id, plan))
-        .group_by(NumaNode.host_id)
-        .having(func.sum(NumaNode.gpus_free) >= req.gpus)
-        .order_by(func.sum(NumaNode.gpus_free), NumaNode.host_id)
-        .limit(CANDIDATE_NODES)
-    )
-    return list(session.scalars(roomy))
+    return list(session.scalars(roomy, bound))
+
+
+_HOSTS = select(Host).where(Host.id.in_(bindparam("hosts", expanding=True))).order_by(Host.id)
+_NODES = (
+    select(NumaNode)
+    .where(NumaNode.host_id.in_(bindparam("hosts", expanding=True)))
+    .order_by(NumaNode.node)
+)
+_TAKEN = select(Allocation.numa_node_id, Allocation.threads).where(
+    Allocation.numa_node_id.in_(bindparam("nodes", expanding=True)),
+    Allocation.released_at.is_(None),
+)
+
+
+@functools.cache
+def _free(model):
+    return (
+        select(Gpu.id, Gpu.pci_address, Gpu.numa_node_id)
+        .where(Gpu.numa_node_id.in_(bindparam("nodes", expanding=True)),
+               Gpu.instance_id.is_(None), *((Gpu.device_id.in_(_DEVICES),) if model else ()))
+        .order_by(Gpu.pci_address)
+    )  # fmt: skip
 
 
 def views(session, host_ids, plan, offered=None):
@@ -113,23 +154,12 @@ def views(session, host_ids, plan, offered=None):
     """
     if not host_ids:
         return [], {}, {}
-    hosts = session.scalars(select(Host).where(Host.id.in_(host_ids)).order_by(Host.id)).all()
-    nodes = session.scalars(
-        select(NumaNode).where(NumaNode.host_id.in_(host_ids)).order_by(NumaNode.node)
-    ).all()
+    hosts = session.scalars(_HOSTS, {"hosts": list(host_ids)}).all()
+    nodes = session.scalars(_NODES, {"hosts": list(host_ids)}).all()
     node_ids = [n.id for n in nodes]
-    wanted = capacity.device_ids(plan)
-    model = () if wanted is None else (Gpu.device_id.in_(wanted),)
-    free = session.execute(
-        select(Gpu.id, Gpu.pci_address, Gpu.numa_node_id)
-        .where(Gpu.numa_node_id.in_(node_ids), Gpu.instance_id.is_(None), *model)
-        .order_by(Gpu.pci_address)
-    ).all()
-    taken = session.execute(
-        select(Allocation.numa_node_id, Allocation.threads).where(
-            Allocation.numa_node_id.in_(node_ids), Allocation.released_at.is_(None)
-        )
-    ).all()
+    devices = list(capacity.device_ids(plan) or ())
+    free = session.execute(_free(bool(devices)), {"nodes": node_ids, "devices": devices}).all()
+    taken = session.execute(_TAKEN, {"nodes": node_ids}).all()
     used = {}
     for node_id, threads in taken:
         used.setdefault(node_id, set()).update(threads)

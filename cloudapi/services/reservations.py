@@ -28,7 +28,7 @@ import random
 import time
 import zlib
 
-from sqlalchemy import BigInteger, cast, func, select, update
+from sqlalchemy import BigInteger, bindparam, cast, func, select, update
 
 from cloudapi.db.base import utcnow
 from cloudapi.db.inventory import Allocation, Gpu, NumaNode
@@ -84,10 +84,9 @@ def _choose_unheld(session, region_id, req, plan):
     """
     if session.get_bind().dialect.name != "postgresql":
         return None
-    unheld = placement_reads.unheld_best_fit(
-        region_id, req, plan, NumaNode.id, NumaNode.host_id, limit=UNHELD_CANDIDATES
-    )
-    rows = session.execute(unheld).all()
+    bound = placement_reads.params(region_id, req, plan)
+    unheld = placement_reads.unheld_best_fit(bool(bound["devices"]), UNHELD_CANDIDATES)
+    rows = session.execute(unheld, bound).all()
     if not rows:
         return None
     host_ids = list(dict.fromkeys(r.host_id for r in rows))
@@ -153,25 +152,13 @@ def reserve(
     chosen, generations, hosts = choice
     for part in chosen.parts:
         if part.gpu_ids:
-            claimed = session.execute(
-                update(Gpu)
-                .where(Gpu.id.in_(part.gpu_ids), Gpu.instance_id.is_(None))
-                .values(instance_id=instance.id)
-            )
-            if claimed.rowcount != len(part.gpu_ids):
+            claim = {"gpus": list(part.gpu_ids), "instance": instance.id}
+            if session.execute(_CLAIM_GPUS, claim).rowcount != len(part.gpu_ids):
                 raise Conflict()
-        moved = session.execute(
-            update(NumaNode)
-            .where(
-                NumaNode.id == part.node_id, NumaNode.generation == generations[part.node_id]
-            )  # fmt: skip
-            .values(
-                gpus_free=NumaNode.gpus_free - len(part.gpu_ids),
-                threads_free=NumaNode.threads_free - len(part.threads),
-                memory_free_mb=NumaNode.memory_free_mb - part.memory_mb,
-                generation=NumaNode.generation + 1,
-            )
-        )
+        taken = {"node_id": part.node_id, "seen_generation": generations[part.node_id],
+                 "gpus_taken": len(part.gpu_ids), "threads_taken": len(part.threads),
+                 "memory_taken": part.memory_mb}  # fmt: skip
+        moved = session.execute(_TAKE_FROM_NODE, taken)
         if moved.rowcount != 1:
             raise Conflict()
         session.add(Allocation(
@@ -183,15 +170,38 @@ def reserve(
     return chosen, host
 
 
+# describe()'s query, built once (building it cost more than running it).
+_DESCRIBED = (
+    select(NumaNode.id, NumaNode.node, NumaNode.hugepages_1g,
+           Gpu.id.label("gpu_id"), Gpu.pci_address, Gpu.iommu_functions)
+    .outerjoin(Gpu, (Gpu.numa_node_id == NumaNode.id)
+               & Gpu.id.in_(bindparam("gpus", expanding=True)))
+    .where(NumaNode.id.in_(bindparam("nodes", expanding=True)))
+)  # fmt: skip
+# A reservation's two conditional updates (module docstring, step 4), as Core statements:
+# the session holds no Gpu, and its NumaNodes from views() are not read again.
+_CLAIM_GPUS = (
+    update(Gpu.__table__)
+    .where(Gpu.id.in_(bindparam("gpus", expanding=True)), Gpu.instance_id.is_(None))
+    .values(instance_id=bindparam("instance"))
+)
+_nodes = NumaNode.__table__.c
+_TAKE_FROM_NODE = (
+    update(NumaNode.__table__)
+    .where(_nodes.id == bindparam("node_id"), _nodes.generation == bindparam("seen_generation"))
+    .values(
+        gpus_free=_nodes.gpus_free - bindparam("gpus_taken"),
+        threads_free=_nodes.threads_free - bindparam("threads_taken"),
+        memory_free_mb=_nodes.memory_free_mb - bindparam("memory_taken"),
+        generation=_nodes.generation + 1,
+    )
+)
+
+
 def describe(session, chosen, host):
     """The placement as the host agent needs it (docs/jobs.md): nodes, threads, GPUs."""
     node_ids = [p.node_id for p in chosen.parts]
-    rows = session.execute(
-        select(NumaNode.id, NumaNode.node, NumaNode.hugepages_1g,
-               Gpu.id.label("gpu_id"), Gpu.pci_address, Gpu.iommu_functions)
-        .outerjoin(Gpu, (Gpu.numa_node_id == NumaNode.id) & Gpu.id.in_(chosen.gpu_ids))
-        .where(NumaNode.id.in_(node_ids))
-    ).all()  # fmt: skip
+    rows = session.execute(_DESCRIBED, {"nodes": node_ids, "gpus": list(chosen.gpu_ids)}).all()
     nodes = {r.id: r for r in rows}  # one query: each node, with its chosen GPUs
     gpu_rows = {r.gpu_id: r for r in rows if r.gpu_id is not None}
     parts = [
