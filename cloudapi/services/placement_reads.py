@@ -63,12 +63,17 @@ def _best_fit(model, *columns, limit=CANDIDATE_NODES):
 
 
 @functools.cache
-def unheld_best_fit(model, limit):
-    """(built once per `model`, `limit`: building it cost more than running it) The best
-    fitting nodes (id, host_id) that no other transaction holds, locked to this one's end
+def unheld_best_fit(model, limit, lock=True):
+    """(built once per arguments: building it cost more than running it) The best fitting
+    nodes (id, host_id) that no other transaction holds, locked to this one's end
     (FOR UPDATE SKIP LOCKED); a whole node (every GPU free) only when no part-used node
     can take the request, held or not, so that a busy part-used node is waited for rather
-    than a whole one broken. `model`: the plan needs a GPU model (params' "devices")."""
+    than a whole one broken. `model`: the plan needs a GPU model (params' "devices").
+
+    Without `lock`, the same nodes held or not, read only: whether waiting for their
+    holders can help. (Waiting in a blocking FOR UPDATE would not do: a row it waited for
+    and found no longer fitting stays locked by the waiter while it waits for the next
+    one, and such waiters queue behind each other until the statement times out.)"""
     node, host = aliased(NumaNode), aliased(Host)
     part_used = (
         select(node.id)
@@ -76,11 +81,10 @@ def unheld_best_fit(model, limit):
         .where(*_active(model, host), *_fits(node), node.gpus_free < node.gpus_total)
     )
     spare_whole = or_(NumaNode.gpus_free < NumaNode.gpus_total, ~part_used.exists())
-    return (
-        _best_fit(model, NumaNode.id, NumaNode.host_id, limit=limit)
-        .where(spare_whole, *_enough_of_model(model))
-        .with_for_update(of=NumaNode, skip_locked=True)
+    found = _best_fit(model, NumaNode.id, NumaNode.host_id, limit=limit).where(
+        spare_whole, *_enough_of_model(model)
     )
+    return found.with_for_update(of=NumaNode, skip_locked=True) if lock else found
 
 
 def _enough_of_model(model):

@@ -41,6 +41,8 @@ LOCK_WAIT_SECONDS, LOCK_POLL_MAX = 30.0, 0.05
 # Nodes a create locks (step 1): enough for the tie-break towards the fuller host, few
 # enough that concurrent creates skip little (the bench: 98 creates/s at 16, 113 at 4).
 UNHELD_CANDIDATES = 4
+# How long a create polls for a held node to come free before it serialises on the region.
+HELD_WAIT_SECONDS, HELD_POLL_MAX = 2.0, 0.02
 
 
 class Conflict(Exception):
@@ -74,21 +76,27 @@ def _choose_unheld(session, region_id, req, plan):
     reservation in flight holds, those nodes locked to the commit (FOR UPDATE SKIP LOCKED).
 
     Creates on different nodes then run side by side instead of queueing on the region,
-    and a node one transaction holds is skipped by the next, never waited for. None when
-    the region's path must decide: every fitting node is held (or none fits), or the best
-    node not held is a whole one while a part-used node that fits is held. Breaking a
-    whole node because the part-used one was busy would leave a burst of 1-GPU creates
-    spread one per node and no node for a 4-GPU plan; the region's path waits instead.
-    Nothing is locked when it returns None: the region's path may wait for these nodes'
-    holders while holding the region's lock, which another holder must not wait for.
+    and a node one transaction holds is skipped by the next. When every node that may be
+    taken is held (a whole node may not while a part-used one that fits is held: breaking
+    it because the part-used one was busy would leave a burst of 1-GPU creates spread one
+    per node and no node for a 4-GPU plan), it tries again after a pause, holding nothing
+    meanwhile. None when no single node fits at all, or the nodes stay held for
+    HELD_WAIT_SECONDS: the region's path decides (a split over nodes, the refusal, or the
+    wait). Nothing is locked then: the region's path waits for nodes' holders while
+    holding the region's lock, which another holder must not wait for.
     """
     if session.get_bind().dialect.name != "postgresql":
         return None
     bound = placement_reads.params(region_id, req, plan)
-    unheld = placement_reads.unheld_best_fit(bool(bound["devices"]), UNHELD_CANDIDATES)
-    rows = session.execute(unheld, bound).all()
-    if not rows:
-        return None
+    model = bool(bound["devices"])
+    unheld = placement_reads.unheld_best_fit(model, UNHELD_CANDIDATES)
+    deadline, pause = time.monotonic() + HELD_WAIT_SECONDS, 0.001
+    while not (rows := session.execute(unheld, bound).all()):
+        held = session.execute(placement_reads.unheld_best_fit(model, 1, lock=False), bound)
+        if held.first() is None or time.monotonic() > deadline:
+            return None  # no single node fits (or they stay held): the region's path
+        time.sleep(pause * random.uniform(0.5, 1.5))
+        pause = min(pause * 2, HELD_POLL_MAX)
     host_ids = list(dict.fromkeys(r.host_id for r in rows))
     views, generations, hosts = placement_reads.views(
         session, host_ids, plan, offered={r.id for r in rows}
