@@ -1,9 +1,10 @@
 """Resizes racing each other, deletes and creates, through real gunicorn workers.
 
 The instance's row lock orders actions on one instance; node row locks and the region's
-reservation lock order everything that takes capacity (services/reservations.py). So: two resizes of one instance act once; a
-resize and a delete never leave GPUs held by a deleted instance; a resize and creates
-racing for the last GPUs never oversell and never refuse while there is room.
+reservation lock order everything that takes capacity (services/reservations.py). So:
+two resizes of one instance act once; a resize and a delete never leave GPUs held by a
+deleted instance; a resize and creates racing for the last GPUs never oversell and never
+refuse while there is room.
 """
 
 from collections import Counter
