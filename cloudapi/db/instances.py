@@ -114,21 +114,6 @@ class IdempotencyRequest(Base):
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-_NEXT_ID = select(func.nextval(func.pg_get_serial_sequence("instances", "id")))
-
-
-def next_instance_id(session):
-    """The id of an instance about to be made, taken from its sequence (PostgreSQL), or
-    None (SQLite, which has no sequence: the INSERT picks the id).
-
-    A create with the default label `linode<id>` then inserts its row once, label and
-    all, instead of inserting a placeholder and updating it once the id is known.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    return session.scalar(_NEXT_ID)
-
-
 def insert_new(session, values, tags):
     """PostgreSQL: insert an instance and its tags in one statement, the id taken from the
     sequence in it and the label `linode<id>` unless `values` has one; the row returned
