@@ -50,8 +50,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import aliased
 
 from cloudapi.db.addresses import IPV4, IPV6, Address, AddressPool, FreedSlot
 from cloudapi.db.base import utcnow
@@ -214,18 +213,7 @@ def _claim(session, pool, found, instance_id):
         return None, slot
     if freed:
         session.execute(_UNFREE, {"pool": pool.id, "slot": slot})
-    return _adopt(session, pool, inserted, instance_id, now), inserted[1]
-
-
-def _adopt(session, pool, inserted, instance_id, created):
-    """The Address of an inserted (id, slot, address, ...), persistent in `session`."""
-    row = {"pool_id": pool.id, "slot": inserted[1], "address": inserted[2],
-           "instance_id": instance_id, "created": created, "rdns": None}  # fmt: skip
-    held = Address(id=inserted[0], **row)
-    make_transient_to_detached(held)
-    session.add(held)
-    set_committed_value(held, "pool", pool)
-    return held
+    return windows.adopt(session, pool, inserted, instance_id, now), inserted[1]
 
 
 def _first_tries(session, kinds, pools):
@@ -262,7 +250,7 @@ def allocate_all(session, instance, kinds, pools):
     for kind, name in kinds:
         pool = pool_of.get(kind)
         if pool is not None and pool.id in inserted:
-            held.append(_adopt(session, pool, inserted[pool.id], instance.id, now))
+            held.append(windows.adopt(session, pool, inserted[pool.id], instance.id, now))
             continue
         if pool is not None:
             pools.marks.pop(pool.id, None)  # claimed by others meanwhile: read again

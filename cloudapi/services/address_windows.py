@@ -10,6 +10,8 @@ import functools
 
 from sqlalchemy import DateTime, Integer, String, bindparam, cast, exists, func, select, union_all
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cloudapi.db.addresses import Address
 
@@ -41,6 +43,18 @@ def params(pool, tried, instance_id, created, suffix=""):
     return {f"pool{suffix}": pool.id, f"slots{suffix}": tried, f"addresses{suffix}": addresses,
             f"lock_space{suffix}": LOCK_SPACE + pool.id, f"instance{suffix}": instance_id,
             f"created{suffix}": created}  # fmt: skip
+
+
+def adopt(session, pool, inserted, instance_id, created):
+    """The Address of a claim's inserted (id, slot, address, ...), persistent in `session`
+    as if loaded (nothing reads it back)."""
+    row = {"pool_id": pool.id, "slot": inserted[1], "address": inserted[2],
+           "instance_id": instance_id, "created": created, "rdns": None}  # fmt: skip
+    held = Address(id=inserted[0], **row)
+    make_transient_to_detached(held)
+    session.add(held)
+    set_committed_value(held, "pool", pool)
+    return held
 
 
 def _claim(suffix=""):
