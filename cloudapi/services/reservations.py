@@ -6,9 +6,10 @@ Runs inside the caller's transaction. The protocol for one reservation:
    in flight holds (`SELECT ... FOR UPDATE SKIP LOCKED`, held to commit or rollback) and
    places among those only. Creates that fit on different nodes run side by side; none
    waits for another's commit.
-2. Otherwise (every fitting node held, nothing fits on one node, a resize or a
-   migration, or SQLite) it serialises the region. On PostgreSQL the transaction takes a
-   transaction-scoped advisory lock keyed by the region; on SQLite every write
+2. Otherwise (nothing fits on one node, the fitting nodes stay held for
+   HELD_WAIT_SECONDS, a resize or a migration, or SQLite) it serialises the region. On
+   PostgreSQL the transaction takes a transaction-scoped advisory lock keyed by the
+   region; on SQLite every write
    transaction already holds the database's one write lock (BEGIN IMMEDIATE). So these
    reservations run one per region at a time and each reads the free counters as the
    previous one committed them (READ COMMITTED takes a fresh snapshot per statement):
@@ -51,7 +52,7 @@ class Conflict(Exception):
 
 def serialise_region(session, region_id):
     """Wait for the region's other serialised reservations to commit (step 2 of the
-    module's protocol): the path for a region whose fitting nodes are all held, for plans
+    module's protocol): the path for a region whose fitting nodes stay held, for plans
     split over nodes, and for resizes and migrations.
 
     The lock is tried, not waited for in one statement: a queue of creates may take longer
